@@ -1,0 +1,752 @@
+/* lineprof._tracer: the line tracer's module, its Tracer type, the registry
+ * of profiled code objects and the per-thread frame stacks. The events
+ * themselves arrive in backend_settrace.c (3.8-3.11) or
+ * backend_monitoring.c (3.12+). See tracer.h for who owns what. */
+#include "tracer.h"
+
+#include <string.h>
+
+LP_THREAD_LOCAL StackCache lp_stack_cache;
+
+/* Distinguishes a Dispatcher from an earlier one freed at the same address
+ * (a sub-interpreter that ended), so a thread's cached stack pointer is never
+ * followed into freed memory. */
+static uint64_t dispatcher_serials;
+
+typedef struct ModuleState {
+    PyObject *tracer_type;
+    PyObject *dispatcher_type;
+    Dispatcher *dispatcher;
+} ModuleState;
+
+static ModuleState *
+module_state(PyObject *module)
+{
+    return (ModuleState *)PyModule_GetState(module);
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+static int
+thread_state_alive(PyThreadState *tstate)
+{
+    PyInterpreterState *interp = lp_interpreter_of(PyThreadState_Get());
+    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL;
+            t = PyThreadState_Next(t)) {
+        if (t == tstate) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+ThreadStack *
+lp_thread_stack_slow(Dispatcher *dispatcher)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+    ThreadStack *stack = NULL;
+    for (ThreadStack *s = dispatcher->stacks; s != NULL; s = s->next) {
+        if (s->tstate == tstate) {
+            stack = s;
+            break;
+        }
+    }
+    if (stack == NULL) {
+        /* Reuse the stack of a thread that has ended, so that a program
+         * starting many short threads does not grow the profiler. */
+        for (ThreadStack *s = dispatcher->stacks; s != NULL; s = s->next) {
+            if (!thread_state_alive(s->tstate)) {
+                stack = s;
+                lp_clear_stack(stack);
+                stack->by_count = 0;
+                stack->tstate = tstate;
+                break;
+            }
+        }
+    }
+    if (stack == NULL) {
+        stack = PyMem_RawCalloc(1, sizeof(ThreadStack));
+        if (stack == NULL) {
+            return NULL;
+        }
+        stack->owner = dispatcher;
+        stack->tstate = tstate;
+        stack->next = dispatcher->stacks;
+        dispatcher->stacks = stack;
+    }
+    lp_stack_cache.owner = dispatcher;
+    lp_stack_cache.serial = dispatcher->serial;
+    lp_stack_cache.tstate = tstate;
+    lp_stack_cache.stack = stack;
+    return stack;
+}
+
+int
+lp_stack_grow(ThreadStack *stack)
+{
+    int capacity = stack->capacity ? stack->capacity * 2 : 64;
+    FrameRecord *frames = PyMem_RawRealloc(stack->frames, (size_t)capacity * sizeof(FrameRecord));
+    if (frames == NULL) {
+        return -1;
+    }
+    stack->frames = frames;
+    stack->capacity = capacity;
+    return 0;
+}
+
+void
+lp_clear_stack(ThreadStack *stack)
+{
+    stack->depth = 0;
+}
+
+/* Drops the records of one code object from every thread: its events are
+ * no longer seen, so those records would never be closed. */
+static void
+forget_records_of(Dispatcher *dispatcher, const CodeEntry *entry)
+{
+    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
+        int kept = 0;
+        for (int i = 0; i < stack->depth; i++) {
+            if (stack->frames[i].entry != entry) {
+                stack->frames[kept++] = stack->frames[i];
+            }
+        }
+        stack->depth = kept;
+    }
+}
+
+/* ---- the registry ------------------------------------------------------ */
+
+static Py_ssize_t
+registry_slot(const CodeRegistry *registry, const PyObject *code)
+{
+    Py_ssize_t mask = registry->capacity - 1;
+    return (Py_ssize_t)(((uintptr_t)code >> 4) & (uintptr_t)mask);
+}
+
+static int
+registry_grow(CodeRegistry *registry)
+{
+    Py_ssize_t old_capacity = registry->capacity;
+    CodeEntry **old_slots = registry->slots;
+    Py_ssize_t capacity = old_capacity ? old_capacity * 2 : 64;
+    CodeEntry **slots = PyMem_RawCalloc((size_t)capacity, sizeof(CodeEntry *));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    registry->slots = slots;
+    registry->capacity = capacity;
+    for (Py_ssize_t i = 0; i < old_capacity; i++) {
+        CodeEntry *entry = old_slots[i];
+        if (entry != NULL) {
+            Py_ssize_t j = registry_slot(registry, entry->code);
+            while (slots[j] != NULL) {
+                j = (j + 1) & (capacity - 1);
+            }
+            slots[j] = entry;
+        }
+    }
+    PyMem_RawFree(old_slots);
+    return 0;
+}
+
+static int
+registry_insert(CodeRegistry *registry, CodeEntry *entry)
+{
+    if ((registry->used + 1) * 2 > registry->capacity && registry_grow(registry) < 0) {
+        return -1;
+    }
+    Py_ssize_t i = registry_slot(registry, entry->code);
+    while (registry->slots[i] != NULL) {
+        i = (i + 1) & (registry->capacity - 1);
+    }
+    registry->slots[i] = entry;
+    registry->used++;
+    return 0;
+}
+
+/* Linear probing without tombstones: after removing, move later entries of
+ * the same cluster back so that every entry stays reachable. */
+static void
+registry_remove(CodeRegistry *registry, const CodeEntry *entry)
+{
+    Py_ssize_t mask = registry->capacity - 1;
+    Py_ssize_t i = registry_slot(registry, entry->code);
+    while (registry->slots[i] != entry) {
+        i = (i + 1) & mask;
+    }
+    registry->slots[i] = NULL;
+    registry->used--;
+    for (Py_ssize_t j = (i + 1) & mask; registry->slots[j] != NULL; j = (j + 1) & mask) {
+        CodeEntry *moved = registry->slots[j];
+        Py_ssize_t home = registry_slot(registry, moved->code);
+        /* Move it back if its home is not within (i, j]. */
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            registry->slots[i] = moved;
+            registry->slots[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+static CodeEntry *
+entry_for(Dispatcher *dispatcher, PyObject *code)
+{
+    CodeEntry *entry = lp_registry_find(&dispatcher->registry, code);
+    if (entry != NULL) {
+        return entry;
+    }
+    entry = PyMem_RawCalloc(1, sizeof(CodeEntry));
+    if (entry == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    entry->code = code;
+    if (lp_backend_init_entry(dispatcher, entry) < 0) {
+        PyMem_RawFree(entry);
+        return NULL;
+    }
+    if (registry_insert(&dispatcher->registry, entry) < 0) {
+        lp_backend_clear_entry(entry);
+        PyMem_RawFree(entry);
+        return NULL;
+    }
+    return entry;
+}
+
+static int
+entry_append(CodeEntry *entry, CodeLines *lines)
+{
+    if (entry->n_lines_of == entry->capacity) {
+        int capacity = entry->capacity ? entry->capacity * 2 : 2;
+        CodeLines **grown = PyMem_RawRealloc(entry->lines_of, (size_t)capacity * sizeof(CodeLines *));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        entry->lines_of = grown;
+        entry->capacity = capacity;
+    }
+    entry->lines_of[entry->n_lines_of++] = lines;
+    return 0;
+}
+
+/* Whether some tracer that registered this code wants its events. */
+static int
+entry_wanted(const CodeEntry *entry)
+{
+    for (int i = 0; i < entry->n_lines_of; i++) {
+        if (entry->lines_of[i]->tracer->armed) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void
+entry_detach(Dispatcher *dispatcher, CodeEntry *entry, const CodeLines *lines)
+{
+    int kept = 0;
+    for (int i = 0; i < entry->n_lines_of; i++) {
+        if (entry->lines_of[i] != lines) {
+            entry->lines_of[kept++] = entry->lines_of[i];
+        }
+    }
+    entry->n_lines_of = kept;
+    if (kept == 0) {
+        /* Nobody profiles this code any more. */
+        if (lp_backend_instrument(dispatcher, entry, 0) < 0) {
+            PyErr_WriteUnraisable(entry->code);
+        }
+        forget_records_of(dispatcher, entry);
+        registry_remove(&dispatcher->registry, entry);
+        lp_backend_clear_entry(entry);
+        PyMem_RawFree(entry->lines_of);
+        PyMem_RawFree(entry);
+    }
+}
+
+/* ---- the Dispatcher type ----------------------------------------------- */
+
+static void
+dispatcher_dealloc(Dispatcher *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    lp_backend_clear(self);
+    ThreadStack *stack = self->stacks;
+    while (stack != NULL) {
+        ThreadStack *next = stack->next;
+        PyMem_RawFree(stack->frames);
+        PyMem_RawFree(stack);
+        stack = next;
+    }
+    if (lp_stack_cache.owner == self) {
+        memset(&lp_stack_cache, 0, sizeof(lp_stack_cache));
+    }
+    PyMem_RawFree(self->registry.slots);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyType_Slot dispatcher_slots[] = {
+    {Py_tp_dealloc, (void *)dispatcher_dealloc},
+    {Py_tp_doc, "The per-interpreter event dispatcher of lineprof (internal)."},
+    {0, NULL},
+};
+
+static PyType_Spec dispatcher_spec = {
+    .name = "lineprof._tracer.Dispatcher",
+    .basicsize = sizeof(Dispatcher),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = dispatcher_slots,
+};
+
+static Dispatcher *
+dispatcher_new(PyTypeObject *type)
+{
+    Dispatcher *self = (Dispatcher *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    lp_timer_init(&self->timer);
+    self->serial = __atomic_add_fetch(&dispatcher_serials, 1, __ATOMIC_RELAXED);
+    if (lp_backend_init(self) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return self;
+}
+
+/* ---- the Tracer type --------------------------------------------------- */
+
+static PyObject *
+tracer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "Tracer() takes no arguments");
+        return NULL;
+    }
+    PyObject *dispatcher = PyObject_GetAttrString((PyObject *)type, "_dispatcher");
+    if (dispatcher == NULL) {
+        return NULL;
+    }
+    if (Py_TYPE(dispatcher)->tp_dealloc != (destructor)dispatcher_dealloc) {
+        Py_DECREF(dispatcher);
+        PyErr_SetString(PyExc_TypeError, "Tracer._dispatcher is not a Dispatcher");
+        return NULL;
+    }
+    TracerObject *self = (TracerObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        Py_DECREF(dispatcher);
+        return NULL;
+    }
+    self->dispatcher = (Dispatcher *)dispatcher;
+    return (PyObject *)self;
+}
+
+/* Sets the local events of the tracer's codes (monitoring), or clears those
+ * that no other armed tracer wants. */
+static int
+tracer_arm(TracerObject *self, int on)
+{
+    if (self->armed == on) {
+        return 0;
+    }
+    self->armed = on;
+    for (Py_ssize_t i = 0; i < self->n_codes; i++) {
+        CodeEntry *entry = lp_registry_find(&self->dispatcher->registry, self->codes[i]->code);
+        if (entry == NULL) {
+            continue;
+        }
+        int wanted = on || entry_wanted(entry);
+        if (lp_backend_instrument(self->dispatcher, entry, wanted) < 0) {
+            return -1;
+        }
+        if (!wanted) {
+            forget_records_of(self->dispatcher, entry);
+        }
+    }
+    return 0;
+}
+
+static void
+tracer_stop(TracerObject *self)
+{
+    Dispatcher *dispatcher = self->dispatcher;
+    if (self->enabled) {
+        self->enabled = 0;
+        if (--dispatcher->n_enabled == 0 && lp_backend_trace_all_threads(dispatcher, 0) < 0) {
+            PyErr_WriteUnraisable((PyObject *)self);
+        }
+    }
+    if (self->by_count == 0 && tracer_arm(self, 0) < 0) {
+        PyErr_WriteUnraisable((PyObject *)self);
+    }
+}
+
+static void
+tracer_dealloc(TracerObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    self->by_count = 0;
+    tracer_stop(self);
+    for (Py_ssize_t i = 0; i < self->n_codes; i++) {
+        CodeLines *lines = self->codes[i];
+        CodeEntry *entry = lp_registry_find(&self->dispatcher->registry, lines->code);
+        if (entry != NULL) {
+            entry_detach(self->dispatcher, entry, lines);
+        }
+        Py_DECREF(lines->code);
+        PyMem_RawFree(lines->lines);
+        PyMem_RawFree(lines);
+    }
+    PyMem_RawFree(self->codes);
+    Py_DECREF(self->dispatcher);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyObject *
+tracer_add_code(TracerObject *self, PyObject *args)
+{
+    PyObject *code;
+    int first_line, last_line;
+    if (!PyArg_ParseTuple(args, "O!ii:add_code", &PyCode_Type, &code, &first_line, &last_line)) {
+        return NULL;
+    }
+    if (first_line < 0 || last_line < first_line || last_line - first_line >= 10 * 1000 * 1000) {
+        PyErr_Format(PyExc_ValueError, "add_code: bad line range %d..%d", first_line, last_line);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < self->n_codes; i++) {
+        if (self->codes[i]->code == code) {
+            Py_RETURN_NONE;
+        }
+    }
+    if (self->n_codes == self->capacity) {
+        Py_ssize_t capacity = self->capacity ? self->capacity * 2 : 8;
+        CodeLines **grown = PyMem_RawRealloc(self->codes, (size_t)capacity * sizeof(CodeLines *));
+        if (grown == NULL) {
+            return PyErr_NoMemory();
+        }
+        self->codes = grown;
+        self->capacity = capacity;
+    }
+    CodeLines *lines = PyMem_RawCalloc(1, sizeof(CodeLines));
+    if (lines == NULL) {
+        return PyErr_NoMemory();
+    }
+    lines->tracer = self;
+    lines->first_line = first_line;
+    lines->n_lines = last_line - first_line + 1;
+    lines->lines = PyMem_RawCalloc((size_t)lines->n_lines, sizeof(LineCounts));
+    if (lines->lines == NULL) {
+        PyMem_RawFree(lines);
+        return PyErr_NoMemory();
+    }
+    CodeEntry *entry = entry_for(self->dispatcher, code);
+    if (entry == NULL || entry_append(entry, lines) < 0) {
+        if (entry != NULL && entry->n_lines_of == 0) {
+            entry_detach(self->dispatcher, entry, lines);
+        }
+        PyMem_RawFree(lines->lines);
+        PyMem_RawFree(lines);
+        return NULL;
+    }
+    Py_INCREF(code);
+    lines->code = code;
+    self->codes[self->n_codes++] = lines;
+    if (self->armed && lp_backend_instrument(self->dispatcher, entry, 1) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+tracer_enable(TracerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->enabled) {
+        Py_RETURN_NONE;
+    }
+    if (tracer_arm(self, 1) < 0) {
+        return NULL;
+    }
+    Dispatcher *dispatcher = self->dispatcher;
+    if (dispatcher->n_enabled == 0 && lp_backend_trace_all_threads(dispatcher, 1) < 0) {
+        return NULL;
+    }
+    dispatcher->n_enabled++;
+    self->enabled = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+tracer_disable(TracerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    tracer_stop(self);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* The decorator's wrapper calls these around every call of a profiled
+ * function, so they are cheap: after the first call the codes stay
+ * instrumented (monitoring) and only this thread's trace function is
+ * switched (settrace). */
+static PyObject *
+tracer_enable_by_count(TracerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    ThreadStack *stack = lp_thread_stack(self->dispatcher);
+    if (stack == NULL) {
+        return PyErr_NoMemory();
+    }
+    if (self->by_count == 0 && tracer_arm(self, 1) < 0) {
+        return NULL;
+    }
+    if (stack->by_count == 0 && lp_backend_trace_thread(self->dispatcher, stack, 1) < 0) {
+        return NULL;
+    }
+    self->by_count++;
+    stack->by_count++;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+tracer_disable_by_count(TracerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    ThreadStack *stack = lp_thread_stack(self->dispatcher);
+    if (stack == NULL) {
+        return PyErr_NoMemory();
+    }
+    if (self->by_count == 0) {
+        Py_RETURN_NONE;
+    }
+    self->by_count--;
+    if (stack->by_count > 0 && --stack->by_count == 0
+            && lp_backend_trace_thread(self->dispatcher, stack, 0) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+tracer_get_timings(TracerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *result = PyDict_New();
+    if (result == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < self->n_codes; i++) {
+        CodeLines *lines = self->codes[i];
+        PyObject *rows = PyList_New(0);
+        if (rows == NULL) {
+            goto error;
+        }
+        for (int j = 0; j < lines->n_lines; j++) {
+            const LineCounts *counts = &lines->lines[j];
+            if (counts->hits == 0) {
+                continue;
+            }
+            PyObject *row = Py_BuildValue("(iKL)", lines->first_line + j,
+                                          (unsigned long long)counts->hits,
+                                          (long long)counts->ticks);
+            if (row == NULL || PyList_Append(rows, row) < 0) {
+                Py_XDECREF(row);
+                Py_DECREF(rows);
+                goto error;
+            }
+            Py_DECREF(row);
+        }
+        int failed = PyList_GET_SIZE(rows) > 0 && PyDict_SetItem(result, lines->code, rows) < 0;
+        Py_DECREF(rows);
+        if (failed) {
+            goto error;
+        }
+    }
+    return result;
+error:
+    Py_DECREF(result);
+    return NULL;
+}
+
+static PyObject *
+tracer_clear(TracerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    for (Py_ssize_t i = 0; i < self->n_codes; i++) {
+        CodeLines *lines = self->codes[i];
+        memset(lines->lines, 0, (size_t)lines->n_lines * sizeof(LineCounts));
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+tracer_get_codes(TracerObject *self, void *Py_UNUSED(closure))
+{
+    PyObject *codes = PyTuple_New(self->n_codes);
+    if (codes == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < self->n_codes; i++) {
+        Py_INCREF(self->codes[i]->code);
+        PyTuple_SET_ITEM(codes, i, self->codes[i]->code);
+    }
+    return codes;
+}
+
+static PyObject *
+tracer_get_enabled(TracerObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(lp_tracer_recording(self));
+}
+
+static PyMethodDef tracer_methods[] = {
+    {"add_code", (PyCFunction)tracer_add_code, METH_VARARGS,
+     "add_code(code, first_line, last_line)\n--\n\n"
+     "Register a code object; lines outside first_line..last_line are ignored."},
+    {"enable", (PyCFunction)tracer_enable, METH_NOARGS,
+     "Record the registered code on every thread, present and future."},
+    {"disable", (PyCFunction)tracer_disable, METH_NOARGS,
+     "Stop recording (what enable() started); the data is kept."},
+    {"enable_by_count", (PyCFunction)tracer_enable_by_count, METH_NOARGS,
+     "Record while at least one enable_by_count() is not matched by a disable_by_count()."},
+    {"disable_by_count", (PyCFunction)tracer_disable_by_count, METH_NOARGS,
+     "Undo one enable_by_count()."},
+    {"get_timings", (PyCFunction)tracer_get_timings, METH_NOARGS,
+     "{code: [(lineno, hits, ticks), ...]} for the code objects that ran."},
+    {"clear", (PyCFunction)tracer_clear, METH_NOARGS,
+     "Forget all hits and times; keep the registered code."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef tracer_getset[] = {
+    {"codes", (getter)tracer_get_codes, NULL, "The registered code objects.", NULL},
+    {"enabled", (getter)tracer_get_enabled, NULL, "Whether the tracer is recording.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot tracer_slots[] = {
+    {Py_tp_new, (void *)tracer_new},
+    {Py_tp_dealloc, (void *)tracer_dealloc},
+    {Py_tp_methods, tracer_methods},
+    {Py_tp_getset, tracer_getset},
+    {Py_tp_doc, "Tracer()\n--\n\nTimes the lines of the code objects registered with add_code()."},
+    {0, NULL},
+};
+
+static PyType_Spec tracer_spec = {
+    .name = "lineprof._tracer.Tracer",
+    .basicsize = sizeof(TracerObject),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = tracer_slots,
+};
+
+/* ---- the module -------------------------------------------------------- */
+
+static PyObject *
+module_timer(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromLongLong(lp_timer_read(&module_state(module)->dispatcher->timer));
+}
+
+static PyObject *
+module_timer_unit(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    double unit;
+    Py_BEGIN_ALLOW_THREADS
+    unit = lp_timer_unit(&module_state(module)->dispatcher->timer);
+    Py_END_ALLOW_THREADS
+    return PyFloat_FromDouble(unit);
+}
+
+static PyMethodDef module_methods[] = {
+    {"timer", module_timer, METH_NOARGS, "The current time in ticks."},
+    {"timer_unit", module_timer_unit, METH_NOARGS, "Seconds per tick."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+module_exec(PyObject *module)
+{
+    ModuleState *state = module_state(module);
+    state->dispatcher_type = PyType_FromSpec(&dispatcher_spec);
+    if (state->dispatcher_type == NULL) {
+        return -1;
+    }
+    state->tracer_type = PyType_FromSpec(&tracer_spec);
+    if (state->tracer_type == NULL) {
+        return -1;
+    }
+    state->dispatcher = dispatcher_new((PyTypeObject *)state->dispatcher_type);
+    if (state->dispatcher == NULL) {
+        return -1;
+    }
+    if (PyObject_SetAttrString(state->tracer_type, "_dispatcher", (PyObject *)state->dispatcher) < 0) {
+        return -1;
+    }
+    Py_INCREF(state->tracer_type);
+    if (PyModule_AddObject(module, "Tracer", state->tracer_type) < 0) {
+        Py_DECREF(state->tracer_type);
+        return -1;
+    }
+#ifdef LP_USE_MONITORING
+    const char *backend = "sys.monitoring";
+#else
+    const char *backend = "settrace";
+#endif
+    if (PyModule_AddStringConstant(module, "BACKEND", backend) < 0
+            || PyModule_AddStringConstant(module, "TIMER", lp_timer_name(&state->dispatcher->timer)) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int
+module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    ModuleState *state = module_state(module);
+    Py_VISIT(state->tracer_type);
+    Py_VISIT(state->dispatcher_type);
+    return 0;
+}
+
+static int
+module_clear(PyObject *module)
+{
+    ModuleState *state = module_state(module);
+    Py_CLEAR(state->tracer_type);
+    Py_CLEAR(state->dispatcher);
+    Py_CLEAR(state->dispatcher_type);
+    return 0;
+}
+
+static void
+module_free(void *module)
+{
+    module_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, (void *)module_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef tracer_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "lineprof._tracer",
+    .m_doc = "The C line tracer of lineprof.",
+    .m_size = sizeof(ModuleState),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC
+PyInit__tracer(void)
+{
+    return PyModuleDef_Init(&tracer_module);
+}

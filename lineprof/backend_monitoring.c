@@ -1,0 +1,405 @@
+/* The event backend for CPython 3.12+: sys.monitoring (PEP 669).
+ *
+ * lineprof holds one tool id while any code is instrumented (PROFILER_ID if
+ * it is free, else another free id) and sets local events on the profiled
+ * code objects only, so all other code runs at full speed. The callbacks
+ * are C functions called through vectorcall.
+ *
+ * PY_UNWIND and PY_THROW cannot be local events before 3.15, so they are
+ * set globally; their callbacks return at once for code that is not
+ * profiled, and they only fire when an exception leaves a frame or is
+ * thrown into a generator.
+ *
+ * Hit counts follow sys.settrace: a LINE event is a hit, and so is a
+ * backward jump to the same line (a one-line loop, an inlined
+ * comprehension), which sys.monitoring reports as a JUMP, not a LINE. */
+#include "tracer.h"
+
+#ifdef LP_USE_MONITORING
+
+enum {
+    PREFERRED_TOOL_ID = 2,      /* sys.monitoring.PROFILER_ID */
+    N_TOOL_IDS = 6,
+};
+
+/* The events, by their names in sys.monitoring.events; their values are read
+ * at start-up rather than assumed. */
+typedef enum {
+    EV_PY_START, EV_PY_RESUME, EV_PY_RETURN, EV_PY_YIELD, EV_LINE, EV_JUMP,
+    EV_BRANCH, EV_PY_UNWIND, EV_PY_THROW, N_EVENTS
+} EventKind;
+
+static const char *const event_names[N_EVENTS] = {
+    "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "LINE", "JUMP",
+    "BRANCH", "PY_UNWIND", "PY_THROW",
+};
+
+static int
+unit_line(const CodeEntry *entry, PyObject *offset_object)
+{
+    long offset = PyLong_AsLong(offset_object);
+    long unit = offset / 2;     /* byte offset to code unit */
+    if (offset < 0 || unit >= entry->n_units) {
+        PyErr_Clear();
+        return -1;
+    }
+    return entry->line_of_unit[unit];
+}
+
+/* Each callback looks the code up and hands the event to tracer.h. */
+#define LOOKUP_OR_RETURN(min_args)                                              \
+    Dispatcher *dispatcher = (Dispatcher *)self;                                \
+    if (nargs < (min_args)) {                                                   \
+        Py_RETURN_NONE;                                                         \
+    }                                                                           \
+    PyObject *code = args[0];                                                   \
+    CodeEntry *entry = lp_registry_find(&dispatcher->registry, code);           \
+    ThreadStack *stack = entry ? lp_thread_stack(dispatcher) : NULL;            \
+    if (stack == NULL) {                                                        \
+        Py_RETURN_NONE;                                                         \
+    }
+
+static PyObject *
+on_py_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    LOOKUP_OR_RETURN(2)
+    lp_on_start(stack, NULL, code, entry, -1, &dispatcher->timer);
+    Py_RETURN_NONE;
+}
+
+/* PY_RESUME and PY_THROW: a generator or coroutine goes on. */
+static PyObject *
+on_py_resume(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    LOOKUP_OR_RETURN(2)
+    lp_on_start(stack, NULL, code, entry, unit_line(entry, args[1]), &dispatcher->timer);
+    Py_RETURN_NONE;
+}
+
+/* PY_RETURN, PY_YIELD and PY_UNWIND. */
+static PyObject *
+on_py_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    LOOKUP_OR_RETURN(2)
+    lp_on_exit(stack, NULL, code, &dispatcher->timer);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    LOOKUP_OR_RETURN(2)
+    int line = PyLong_AsLong(args[1]);
+    if (line < 0) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    lp_on_line(stack, NULL, code, entry, line, &dispatcher->timer);
+    Py_RETURN_NONE;
+}
+
+/* JUMP and BRANCH: only a backward jump to the same line is a hit; every
+ * other jump is disabled for good at its location, as it never will be. */
+static PyObject *
+on_jump(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    LOOKUP_OR_RETURN(3)
+    long from = PyLong_AsLong(args[1]);
+    long to = PyLong_AsLong(args[2]);
+    if (from < 0 || to < 0) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    int to_line = unit_line(entry, args[2]);
+    if (to > from || to_line < 0 || to_line != unit_line(entry, args[1])) {
+        Py_INCREF(dispatcher->disable);
+        return dispatcher->disable;
+    }
+    lp_on_line(stack, NULL, code, entry, to_line, &dispatcher->timer);
+    Py_RETURN_NONE;
+}
+
+
+#define CALLBACK_DEF(name, function) \
+    {name, (PyCFunction)(void (*)(void))function, METH_FASTCALL, "lineprof's sys.monitoring callback."}
+
+static PyMethodDef callback_defs[N_EVENTS] = {
+    [EV_PY_START] = CALLBACK_DEF("py_start", on_py_start),
+    [EV_PY_RESUME] = CALLBACK_DEF("py_resume", on_py_resume),
+    [EV_PY_RETURN] = CALLBACK_DEF("py_return", on_py_exit),
+    [EV_PY_YIELD] = CALLBACK_DEF("py_yield", on_py_exit),
+    [EV_LINE] = CALLBACK_DEF("line", on_line),
+    [EV_JUMP] = CALLBACK_DEF("jump", on_jump),
+    [EV_BRANCH] = CALLBACK_DEF("branch", on_jump),
+    [EV_PY_UNWIND] = CALLBACK_DEF("py_unwind", on_py_exit),
+    [EV_PY_THROW] = CALLBACK_DEF("py_throw", on_py_resume),
+};
+
+/* The events sys.monitoring gives this Python, as bit masks; 0 for one it
+ * does not have (BRANCH is split in two from 3.14 on and is then unneeded:
+ * backward branches there are JUMPs). */
+static int
+event_bits(Dispatcher *dispatcher, long bits[N_EVENTS])
+{
+    PyObject *events = PyObject_GetAttrString(dispatcher->monitoring, "events");
+    if (events == NULL) {
+        return -1;
+    }
+    for (int i = 0; i < N_EVENTS; i++) {
+        PyObject *value = PyObject_GetAttrString(events, event_names[i]);
+        if (value == NULL) {
+            PyErr_Clear();
+            bits[i] = 0;
+            continue;
+        }
+        bits[i] = PyLong_AsLong(value);
+        Py_DECREF(value);
+        if (bits[i] == -1 && PyErr_Occurred()) {
+            Py_DECREF(events);
+            return -1;
+        }
+    }
+    Py_DECREF(events);
+    return 0;
+}
+
+static long
+local_event_set(const long bits[N_EVENTS])
+{
+    return bits[EV_PY_START] | bits[EV_PY_RESUME] | bits[EV_PY_RETURN] | bits[EV_PY_YIELD]
+           | bits[EV_LINE] | bits[EV_JUMP] | bits[EV_BRANCH];
+}
+
+static int
+register_callbacks(Dispatcher *dispatcher, const long bits[N_EVENTS], int on)
+{
+    for (int i = 0; i < N_EVENTS; i++) {
+        if (bits[i] == 0) {
+            continue;
+        }
+        PyObject *callback = on ? PyCFunction_New(&callback_defs[i], (PyObject *)dispatcher) : Py_None;
+        if (callback == NULL) {
+            return -1;
+        }
+        if (!on) {
+            Py_INCREF(callback);
+        }
+        PyObject *old = PyObject_CallMethod(dispatcher->monitoring, "register_callback", "ilO",
+                                            dispatcher->tool_id, bits[i], callback);
+        Py_DECREF(callback);
+        if (old == NULL) {
+            return -1;
+        }
+        Py_DECREF(old);
+    }
+    return 0;
+}
+
+static int
+acquire_tool_id(Dispatcher *dispatcher)
+{
+    static const int order[N_TOOL_IDS] = {PREFERRED_TOOL_ID, 3, 4, 5, 0, 1};
+    for (int i = 0; i < N_TOOL_IDS; i++) {
+        PyObject *holder = PyObject_CallMethod(dispatcher->monitoring, "get_tool", "i", order[i]);
+        if (holder == NULL) {
+            return -1;
+        }
+        int taken = holder != Py_None;
+        Py_DECREF(holder);
+        if (taken) {
+            continue;
+        }
+        PyObject *result = PyObject_CallMethod(dispatcher->monitoring, "use_tool_id", "is",
+                                               order[i], "lineprof");
+        if (result == NULL) {
+            return -1;
+        }
+        Py_DECREF(result);
+        dispatcher->tool_id = order[i];
+        return 0;
+    }
+    PyErr_SetString(PyExc_RuntimeError,
+                    "lineprof: every sys.monitoring tool id (0-5) is taken by other tools");
+    return -1;
+}
+
+static int
+set_global_events(Dispatcher *dispatcher, long events)
+{
+    PyObject *result = PyObject_CallMethod(dispatcher->monitoring, "set_events", "il",
+                                           dispatcher->tool_id, events);
+    Py_XDECREF(result);
+    return result ? 0 : -1;
+}
+
+static void
+release_tool_id(Dispatcher *dispatcher)
+{
+    long bits[N_EVENTS];
+    if (dispatcher->tool_id < 0) {
+        return;
+    }
+    if (event_bits(dispatcher, bits) < 0 || set_global_events(dispatcher, 0) < 0
+            || register_callbacks(dispatcher, bits, 0) < 0) {
+        PyErr_WriteUnraisable(NULL);
+    }
+    PyObject *result = PyObject_CallMethod(dispatcher->monitoring, "free_tool_id", "i",
+                                           dispatcher->tool_id);
+    if (result == NULL) {
+        PyErr_WriteUnraisable(NULL);
+    }
+    Py_XDECREF(result);
+    dispatcher->tool_id = -1;
+    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
+        lp_clear_stack(stack);
+    }
+}
+
+static int
+claim_tool_id(Dispatcher *dispatcher, const long bits[N_EVENTS])
+{
+    if (acquire_tool_id(dispatcher) < 0) {
+        return -1;
+    }
+    if (register_callbacks(dispatcher, bits, 1) < 0
+            || set_global_events(dispatcher, bits[EV_PY_UNWIND] | bits[EV_PY_THROW]) < 0) {
+        PyObject *type, *value, *traceback;
+        PyErr_Fetch(&type, &value, &traceback);
+        release_tool_id(dispatcher);
+        PyErr_Restore(type, value, traceback);
+        return -1;
+    }
+    return 0;
+}
+
+int
+lp_backend_instrument(Dispatcher *dispatcher, CodeEntry *entry, int on)
+{
+    long bits[N_EVENTS];
+    if (entry->instrumented == on) {
+        return 0;
+    }
+    if (event_bits(dispatcher, bits) < 0) {
+        return -1;
+    }
+    if (on && dispatcher->n_instrumented == 0 && claim_tool_id(dispatcher, bits) < 0) {
+        return -1;
+    }
+    PyObject *result = PyObject_CallMethod(dispatcher->monitoring, "set_local_events", "iOl",
+                                           dispatcher->tool_id, entry->code,
+                                           on ? local_event_set(bits) : 0L);
+    if (result == NULL) {
+        if (on && dispatcher->n_instrumented == 0) {
+            release_tool_id(dispatcher);
+        }
+        return -1;
+    }
+    Py_DECREF(result);
+    entry->instrumented = on;
+    dispatcher->n_instrumented += on ? 1 : -1;
+    if (dispatcher->n_instrumented == 0) {
+        release_tool_id(dispatcher);
+    }
+    return 0;
+}
+
+/* The line of every code unit, from co_lines(), for the events that give an
+ * offset rather than a line. */
+int
+lp_backend_init_entry(Dispatcher *Py_UNUSED(dispatcher), CodeEntry *entry)
+{
+    PyObject *bytecode = PyObject_GetAttrString(entry->code, "co_code");
+    if (bytecode == NULL) {
+        return -1;
+    }
+    Py_ssize_t n_units = PyBytes_Size(bytecode) / 2;
+    Py_DECREF(bytecode);
+    if (n_units < 0) {
+        return -1;
+    }
+    int *line_of_unit = PyMem_RawMalloc((size_t)(n_units ? n_units : 1) * sizeof(int));
+    if (line_of_unit == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n_units; i++) {
+        line_of_unit[i] = -1;
+    }
+    PyObject *ranges = PyObject_CallMethod(entry->code, "co_lines", NULL);
+    PyObject *iterator = ranges ? PyObject_GetIter(ranges) : NULL;
+    Py_XDECREF(ranges);
+    if (iterator == NULL) {
+        PyMem_RawFree(line_of_unit);
+        return -1;
+    }
+    PyObject *item;
+    while ((item = PyIter_Next(iterator)) != NULL) {
+        long start, end;
+        PyObject *line;
+        int ok = PyArg_ParseTuple(item, "llO", &start, &end, &line);
+        long lineno = (ok && line != Py_None) ? PyLong_AsLong(line) : -1;
+        Py_DECREF(item);
+        if (!ok || PyErr_Occurred()) {
+            break;
+        }
+        for (long unit = start / 2; unit < end / 2 && unit < n_units; unit++) {
+            if (unit >= 0) {
+                line_of_unit[unit] = (int)lineno;
+            }
+        }
+    }
+    Py_DECREF(iterator);
+    if (PyErr_Occurred()) {
+        PyMem_RawFree(line_of_unit);
+        return -1;
+    }
+    entry->n_units = (int)n_units;
+    entry->line_of_unit = line_of_unit;
+    return 0;
+}
+
+void
+lp_backend_clear_entry(CodeEntry *entry)
+{
+    PyMem_RawFree(entry->line_of_unit);
+    entry->line_of_unit = NULL;
+}
+
+int
+lp_backend_init(Dispatcher *dispatcher)
+{
+    dispatcher->tool_id = -1;
+    PyObject *monitoring = PySys_GetObject("monitoring");   /* borrowed */
+    if (monitoring == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "lineprof: sys.monitoring is missing");
+        return -1;
+    }
+    Py_INCREF(monitoring);
+    dispatcher->monitoring = monitoring;
+    dispatcher->disable = PyObject_GetAttrString(monitoring, "DISABLE");
+    return dispatcher->disable ? 0 : -1;
+}
+
+void
+lp_backend_clear(Dispatcher *dispatcher)
+{
+    Py_CLEAR(dispatcher->monitoring);
+    Py_CLEAR(dispatcher->disable);
+}
+
+int
+lp_backend_trace_thread(Dispatcher *Py_UNUSED(dispatcher), ThreadStack *Py_UNUSED(stack),
+                        int Py_UNUSED(on))
+{
+    return 0;   /* sys.monitoring sees every thread */
+}
+
+int
+lp_backend_trace_all_threads(Dispatcher *Py_UNUSED(dispatcher), int Py_UNUSED(on))
+{
+    return 0;
+}
+
+#else
+typedef int lp_monitoring_backend_unused;   /* ISO C wants a declaration */
+#endif /* LP_USE_MONITORING */

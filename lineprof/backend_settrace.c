@@ -1,0 +1,230 @@
+/* The event backend for CPython 3.8-3.11: a C trace function installed with
+ * PyEval_SetTrace, the mechanism behind sys.settrace.
+ *
+ * Keeping unprofiled code fast: the trace function is installed only while
+ * it is needed (on one thread for the length of a decorated call, or on all
+ * threads between enable() and disable()), and on the 'call' event of a
+ * frame that is not profiled it switches that frame's line events off
+ * (f_trace_lines = 0), so such a frame costs one call and one return event.
+ *
+ * Threads: enable() installs the trace function on every thread of the
+ * interpreter (3.9+; on 3.8 CPython offers no safe way to reach another
+ * thread's state, so threads already running are not traced there) and
+ * registers a threading.settrace() hook for threads started later. */
+#include "tracer.h"
+
+#ifndef LP_USE_MONITORING
+
+#include <frameobject.h>
+#include <structmember.h>
+
+#if PY_VERSION_HEX >= 0x030B0000
+static inline PyObject *
+frame_code(PyFrameObject *frame)
+{
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    Py_DECREF(code);            /* the frame keeps it alive */
+    return (PyObject *)code;
+}
+#  define frame_line(frame) PyFrame_GetLineNumber(frame)
+#  define frame_resumed(frame) (PyFrame_GetLasti(frame) >= 0)
+#else
+#  define frame_code(frame) ((PyObject *)(frame)->f_code)
+/* CPython sets f_lineno before calling the trace function. */
+#  define frame_line(frame) ((frame)->f_lineno)
+#  define frame_resumed(frame) ((frame)->f_lasti >= 0)
+#endif
+
+static int
+trace_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *Py_UNUSED(arg))
+{
+    Dispatcher *dispatcher = (Dispatcher *)obj;
+    if (what != PyTrace_LINE && what != PyTrace_CALL && what != PyTrace_RETURN) {
+        return 0;
+    }
+    PyObject *code = frame_code(frame);
+    CodeEntry *entry = lp_registry_find(&dispatcher->registry, code);
+    if (entry == NULL) {
+        if (what == PyTrace_CALL && dispatcher->trace_lines_offset >= 0) {
+            *((char *)frame + dispatcher->trace_lines_offset) = 0;
+        }
+        return 0;
+    }
+    ThreadStack *stack = lp_thread_stack(dispatcher);
+    if (stack == NULL) {
+        return 0;
+    }
+    switch (what) {
+    case PyTrace_LINE:
+        lp_on_line(stack, frame, code, entry, frame_line(frame), &dispatcher->timer);
+        break;
+    case PyTrace_CALL:
+        lp_on_start(stack, frame, code, entry, frame_resumed(frame) ? frame_line(frame) : -1,
+                    &dispatcher->timer);
+        break;
+    default:    /* PyTrace_RETURN: a return, a yield, or an exception leaving */
+        lp_on_exit(stack, frame, code, &dispatcher->timer);
+        break;
+    }
+    return 0;
+}
+
+/* threading.settrace() hook: the first event of a new thread installs the
+ * C trace function in place of sys.settrace's and is handled by it. */
+static PyObject *
+thread_hook(PyObject *obj, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs == 3 && PyFrame_Check(args[0])) {
+        PyEval_SetTrace(trace_event, obj);
+        trace_event(obj, (PyFrameObject *)args[0], PyTrace_CALL, Py_None);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef thread_hook_def = {
+    "lineprof_thread_hook", (PyCFunction)(void (*)(void))thread_hook, METH_FASTCALL,
+    "Installs lineprof's trace function in a new thread."
+};
+
+static Py_ssize_t
+find_trace_lines_offset(void)
+{
+    for (PyMemberDef *member = PyFrame_Type.tp_members; member && member->name; member++) {
+        if (strcmp(member->name, "f_trace_lines") == 0 && member->type == T_BOOL) {
+            return member->offset;
+        }
+    }
+    return -1;
+}
+
+int
+lp_backend_init(Dispatcher *dispatcher)
+{
+    dispatcher->trace_lines_offset = find_trace_lines_offset();
+    dispatcher->saved_thread_hook = NULL;
+    return 0;
+}
+
+void
+lp_backend_clear(Dispatcher *dispatcher)
+{
+    Py_CLEAR(dispatcher->saved_thread_hook);
+}
+
+int
+lp_backend_trace_thread(Dispatcher *dispatcher, ThreadStack *stack, int on)
+{
+    if (dispatcher->n_enabled > 0) {
+        return 0;       /* every thread is traced already */
+    }
+    if (on) {
+        PyEval_SetTrace(trace_event, (PyObject *)dispatcher);
+    }
+    else {
+        PyEval_SetTrace(NULL, NULL);
+        lp_clear_stack(stack);
+    }
+    return 0;
+}
+
+static ThreadStack *
+stack_of(Dispatcher *dispatcher, PyThreadState *tstate)
+{
+    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
+        if (stack->tstate == tstate) {
+            return stack;
+        }
+    }
+    return NULL;
+}
+
+static int
+set_thread_hook(Dispatcher *dispatcher, int on)
+{
+    PyObject *threading = PyImport_ImportModule("threading");
+    if (threading == NULL) {
+        return -1;
+    }
+    PyObject *hook;
+    if (on) {
+        PyObject *saved = PyObject_GetAttrString(threading, "_trace_hook");
+        if (saved == NULL) {
+            Py_DECREF(threading);
+            return -1;
+        }
+        Py_XSETREF(dispatcher->saved_thread_hook, saved);
+        hook = PyCFunction_New(&thread_hook_def, (PyObject *)dispatcher);
+    }
+    else {
+        hook = dispatcher->saved_thread_hook ? dispatcher->saved_thread_hook : Py_None;
+        Py_INCREF(hook);
+        Py_CLEAR(dispatcher->saved_thread_hook);
+    }
+    PyObject *result = hook ? PyObject_CallMethod(threading, "settrace", "O", hook) : NULL;
+    Py_XDECREF(hook);
+    Py_DECREF(threading);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+int
+lp_backend_trace_all_threads(Dispatcher *dispatcher, int on)
+{
+    PyThreadState *current = PyThreadState_Get();
+    if (on) {
+        PyEval_SetTrace(trace_event, (PyObject *)dispatcher);
+    }
+#if PY_VERSION_HEX >= 0x03090000
+    PyInterpreterState *interp = lp_interpreter_of(current);
+    for (PyThreadState *tstate = PyInterpreterState_ThreadHead(interp); tstate != NULL;
+            tstate = PyThreadState_Next(tstate)) {
+        if (tstate == current) {
+            continue;
+        }
+        ThreadStack *stack = stack_of(dispatcher, tstate);
+        if (!on && stack != NULL && stack->by_count > 0) {
+            continue;   /* a decorated call is running there */
+        }
+        if (_PyEval_SetTrace(tstate, on ? trace_event : NULL, on ? (PyObject *)dispatcher : NULL) < 0) {
+            return -1;
+        }
+        if (stack != NULL && !on) {
+            lp_clear_stack(stack);
+        }
+    }
+#endif
+    if (!on) {
+        ThreadStack *stack = stack_of(dispatcher, current);
+        if (stack == NULL || stack->by_count == 0) {
+            PyEval_SetTrace(NULL, NULL);
+            if (stack != NULL) {
+                lp_clear_stack(stack);
+            }
+        }
+    }
+    return set_thread_hook(dispatcher, on);
+}
+
+int
+lp_backend_instrument(Dispatcher *Py_UNUSED(dispatcher), CodeEntry *Py_UNUSED(entry), int Py_UNUSED(on))
+{
+    return 0;
+}
+
+int
+lp_backend_init_entry(Dispatcher *Py_UNUSED(dispatcher), CodeEntry *Py_UNUSED(entry))
+{
+    return 0;
+}
+
+void
+lp_backend_clear_entry(CodeEntry *Py_UNUSED(entry))
+{
+}
+
+#else
+typedef int lp_settrace_backend_unused;   /* ISO C wants a declaration */
+#endif /* !LP_USE_MONITORING */

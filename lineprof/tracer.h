@@ -1,0 +1,317 @@
+/* Structures shared by the module (_tracer.c) and the two event backends.
+ *
+ * Ownership, from the top:
+ *   Dispatcher   one per interpreter (the module's state object). Owns the
+ *                code registry and every thread's frame stack, and installs
+ *                the backend (trace function or sys.monitoring callbacks).
+ *   Tracer       one per LineProfiler. Owns its CodeLines (one per
+ *                registered code object) and a strong reference to each code.
+ *   CodeEntry    one per registered code object, in the Dispatcher's
+ *                registry. Lists the CodeLines of every Tracer that
+ *                registered the code; lives while at least one does.
+ *   ThreadStack  one per thread that ran profiled code: the profiled frames
+ *                currently running on that thread, innermost last.
+ *
+ * Everything here is protected by the GIL. The per-event path (lp_on_*)
+ * takes no lock, does not allocate unless a thread's stack must grow beyond
+ * its deepest point so far, and does not call into Python. */
+#ifndef LINEPROF_TRACER_H
+#define LINEPROF_TRACER_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+#include "timer.h"
+
+#if PY_VERSION_HEX >= 0x030C0000
+#  define LP_USE_MONITORING 1
+#endif
+
+#if PY_VERSION_HEX >= 0x03090000
+#  define lp_interpreter_of(tstate) PyThreadState_GetInterpreter(tstate)
+#else
+#  define lp_interpreter_of(tstate) ((tstate)->interp)
+#endif
+
+typedef struct LineCounts {
+    uint64_t hits;
+    int64_t ticks;
+} LineCounts;
+
+struct TracerObject;
+
+/* One tracer's counts for one code object: lines[i] is line first_line + i. */
+typedef struct CodeLines {
+    struct TracerObject *tracer;    /* borrowed: the owner */
+    PyObject *code;                 /* strong */
+    int first_line;
+    int n_lines;
+    LineCounts *lines;
+} CodeLines;
+
+typedef struct CodeEntry {
+    PyObject *code;                 /* borrowed: kept alive by the CodeLines */
+    int n_lines_of;                 /* how many CodeLines follow */
+    int capacity;
+    CodeLines **lines_of;
+#ifdef LP_USE_MONITORING
+    int instrumented;               /* local events are set on the code */
+    int n_units;                    /* code units in co_code */
+    int *line_of_unit;              /* line number of each code unit, -1 if none */
+#endif
+} CodeEntry;
+
+/* A profiled frame that is running on a thread. */
+typedef struct FrameRecord {
+    const void *frame;              /* identity only: the frame (settrace) or NULL */
+    PyObject *code;                 /* identity only */
+    CodeEntry *entry;
+    int line;                       /* the line being timed, -1 before the first */
+    int64_t start;                  /* when that line started, in ticks */
+} FrameRecord;
+
+typedef struct ThreadStack {
+    struct ThreadStack *next;       /* the Dispatcher's list of stacks */
+    struct Dispatcher *owner;
+    PyThreadState *tstate;
+    int depth;
+    int capacity;
+    FrameRecord *frames;
+    int by_count;                   /* enable_by_count() nesting on this thread */
+} ThreadStack;
+
+typedef struct CodeRegistry {       /* open addressing, keyed by code pointer */
+    Py_ssize_t capacity;            /* a power of two */
+    Py_ssize_t used;
+    CodeEntry **slots;
+} CodeRegistry;
+
+typedef struct Dispatcher {
+    PyObject_HEAD
+    lp_timer timer;
+    uint64_t serial;
+    CodeRegistry registry;
+    ThreadStack *stacks;
+    int n_enabled;                  /* tracers enabled with enable() */
+#ifdef LP_USE_MONITORING
+    int tool_id;                    /* -1 when not holding one */
+    int n_instrumented;
+    PyObject *monitoring;           /* sys.monitoring */
+    PyObject *disable;              /* sys.monitoring.DISABLE */
+    PyObject *callbacks;            /* tuple of (event, callable) pairs */
+#else
+    Py_ssize_t trace_lines_offset;  /* of PyFrameObject.f_trace_lines, or -1 */
+    PyObject *saved_thread_hook;    /* what threading.settrace had before us */
+#endif
+} Dispatcher;
+
+typedef struct TracerObject {
+    PyObject_HEAD
+    Dispatcher *dispatcher;         /* strong */
+    Py_ssize_t n_codes;
+    Py_ssize_t capacity;
+    CodeLines **codes;
+    int enabled;                    /* enable() was called, disable() not since */
+    int by_count;                   /* enable_by_count() nesting, all threads */
+    int armed;                      /* monitoring: its codes are instrumented */
+} TracerObject;
+
+static inline int
+lp_tracer_recording(const TracerObject *tracer)
+{
+    return tracer->enabled || tracer->by_count > 0;
+}
+
+/* ---- the registry ------------------------------------------------------ */
+
+static inline CodeEntry *
+lp_registry_find(const CodeRegistry *registry, const PyObject *code)
+{
+    if (registry->used == 0) {
+        return NULL;
+    }
+    Py_ssize_t mask = registry->capacity - 1;
+    Py_ssize_t i = (Py_ssize_t)(((uintptr_t)code >> 4) & (uintptr_t)mask);
+    for (;;) {
+        CodeEntry *entry = registry->slots[i];
+        if (entry == NULL || entry->code == code) {
+            return entry;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+ThreadStack *lp_thread_stack_slow(Dispatcher *dispatcher);
+
+#if defined(_MSC_VER)
+#  define LP_THREAD_LOCAL __declspec(thread)
+#else
+#  define LP_THREAD_LOCAL _Thread_local
+#endif
+/* The calling thread's last stack, with what it was found for. */
+typedef struct StackCache {
+    const struct Dispatcher *owner;
+    uint64_t serial;
+    PyThreadState *tstate;
+    ThreadStack *stack;
+} StackCache;
+extern LP_THREAD_LOCAL StackCache lp_stack_cache;
+
+/* The calling thread's stack. The cache is checked against the thread state
+ * so that a sub-interpreter, or a new thread state on the same OS thread,
+ * gets a stack of its own, and against the dispatcher's serial so that it is
+ * never followed into a dispatcher that was freed. */
+static inline ThreadStack *
+lp_thread_stack(Dispatcher *dispatcher)
+{
+    if (lp_stack_cache.owner == dispatcher && lp_stack_cache.serial == dispatcher->serial
+            && lp_stack_cache.tstate == PyThreadState_Get()) {
+        return lp_stack_cache.stack;
+    }
+    return lp_thread_stack_slow(dispatcher);
+}
+
+int lp_stack_grow(ThreadStack *stack);
+
+/* ---- the per-event path ------------------------------------------------ */
+
+/* Adds the time since the record's line started to that line. */
+static inline void
+lp_charge(const FrameRecord *record, int64_t now)
+{
+    const CodeEntry *entry = record->entry;
+    if (record->line < 0 || entry == NULL) {
+        return;
+    }
+    int64_t elapsed = now - record->start;
+    for (int i = 0; i < entry->n_lines_of; i++) {
+        CodeLines *lines = entry->lines_of[i];
+        unsigned int index = (unsigned int)(record->line - lines->first_line);
+        if (index < (unsigned int)lines->n_lines && lp_tracer_recording(lines->tracer)) {
+            lines->lines[index].ticks += elapsed;
+        }
+    }
+}
+
+static inline void
+lp_count_hit(const CodeEntry *entry, int line)
+{
+    for (int i = 0; i < entry->n_lines_of; i++) {
+        CodeLines *lines = entry->lines_of[i];
+        unsigned int index = (unsigned int)(line - lines->first_line);
+        if (index < (unsigned int)lines->n_lines && lp_tracer_recording(lines->tracer)) {
+            lines->lines[index].hits++;
+        }
+    }
+}
+
+static inline FrameRecord *
+lp_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry)
+{
+    if (stack->depth == stack->capacity && lp_stack_grow(stack) < 0) {
+        return NULL;
+    }
+    FrameRecord *record = &stack->frames[stack->depth++];
+    record->frame = frame;
+    record->code = code;
+    record->entry = entry;
+    record->line = -1;
+    record->start = 0;
+    return record;
+}
+
+/* The record of the running frame. Normally the innermost one; if frames
+ * above it exited unseen (tracing was off for a while) they are dropped; a
+ * frame that started before tracing began gets its record now. */
+static inline FrameRecord *
+lp_find_or_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry)
+{
+    for (int i = stack->depth - 1; i >= 0; i--) {
+        FrameRecord *record = &stack->frames[i];
+        if (record->code == code && record->frame == frame) {
+            stack->depth = i + 1;
+            return record;
+        }
+    }
+    return lp_push(stack, frame, code, entry);
+}
+
+static inline void
+lp_on_start(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
+            int resumed_line, const lp_timer *timer)
+{
+    FrameRecord *record = lp_push(stack, frame, code, entry);
+    if (record != NULL) {
+        /* A resumed generator goes on with the line it was suspended on,
+         * without a new hit: settrace gives no line event for it either. */
+        record->line = resumed_line;
+        record->start = lp_timer_read(timer);
+    }
+}
+
+static inline void
+lp_on_line(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
+           int line, const lp_timer *timer)
+{
+    int64_t now = lp_timer_read(timer);
+    FrameRecord *record;
+    if (stack->depth > 0 && stack->frames[stack->depth - 1].code == code
+            && stack->frames[stack->depth - 1].frame == frame) {
+        record = &stack->frames[stack->depth - 1];
+    }
+    else {
+        record = lp_find_or_push(stack, frame, code, entry);
+        if (record == NULL) {
+            return;
+        }
+    }
+    lp_charge(record, now);
+    if (record->entry != NULL) {
+        lp_count_hit(record->entry, line);
+    }
+    record->line = line;
+    /* Read again so that the tracer's own time is not charged to the line. */
+    record->start = lp_timer_read(timer);
+}
+
+/* A return, a yield or an exception leaving the frame. */
+static inline void
+lp_on_exit(ThreadStack *stack, const void *frame, PyObject *code, const lp_timer *timer)
+{
+    int64_t now = lp_timer_read(timer);
+    for (int i = stack->depth - 1; i >= 0; i--) {
+        FrameRecord *record = &stack->frames[i];
+        if (record->code == code && record->frame == frame) {
+            lp_charge(record, now);
+            stack->depth = i;
+            return;
+        }
+    }
+}
+
+/* ---- the backends ------------------------------------------------------ */
+
+/* Called once the module state exists, and before it is freed. */
+int lp_backend_init(Dispatcher *dispatcher);
+void lp_backend_clear(Dispatcher *dispatcher);
+
+/* settrace: install or remove the trace function on the calling thread
+ * (enable_by_count) or on every thread, present and future (enable). */
+int lp_backend_trace_thread(Dispatcher *dispatcher, ThreadStack *stack, int on);
+int lp_backend_trace_all_threads(Dispatcher *dispatcher, int on);
+
+/* sys.monitoring: set or clear the local events of one code object. */
+int lp_backend_instrument(Dispatcher *dispatcher, CodeEntry *entry, int on);
+
+/* Fills what the backend keeps per code object (monitoring: the line of
+ * every code unit). */
+int lp_backend_init_entry(Dispatcher *dispatcher, CodeEntry *entry);
+void lp_backend_clear_entry(CodeEntry *entry);
+
+/* Shared by the backends. */
+void lp_clear_stack(ThreadStack *stack);
+
+#endif /* LINEPROF_TRACER_H */
