@@ -113,6 +113,14 @@ forget_records_of(Dispatcher *dispatcher, const CodeEntry *entry)
             }
         }
         stack->depth = kept;
+        /* Records moved down: find each one's outer record again. */
+        for (int i = 0; i < kept; i++) {
+            int outer = i - 1;
+            while (outer >= 0 && stack->frames[outer].code != stack->frames[i].code) {
+                outer--;
+            }
+            stack->frames[i].outer = outer;
+        }
     }
 }
 

@@ -68,6 +68,8 @@ typedef struct FrameRecord {
     PyObject *code;                 /* identity only */
     CodeEntry *entry;
     int line;                       /* the line being timed, -1 before the first */
+    int outer;                      /* index of the nearest record of the same
+                                     * code below this one (recursion), or -1 */
     int64_t start;                  /* when that line started, in ticks */
 } FrameRecord;
 
@@ -208,26 +210,49 @@ lp_count_hit(const CodeEntry *entry, int line)
     }
 }
 
+/* Recursion: while a frame runs, the outer frames of the same code are
+ * paused, so each moment is charged to one line of a function only (that of
+ * its innermost frame) and a function's total is its real time. */
 static inline FrameRecord *
-lp_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry)
+lp_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry, int64_t now)
 {
     if (stack->depth == stack->capacity && lp_stack_grow(stack) < 0) {
         return NULL;
+    }
+    int outer = stack->depth - 1;
+    while (outer >= 0 && stack->frames[outer].code != code) {
+        outer--;
+    }
+    if (outer >= 0) {
+        lp_charge(&stack->frames[outer], now);
+        stack->frames[outer].start = now;
     }
     FrameRecord *record = &stack->frames[stack->depth++];
     record->frame = frame;
     record->code = code;
     record->entry = entry;
     record->line = -1;
-    record->start = 0;
+    record->outer = outer;
+    record->start = now;
     return record;
+}
+
+static inline void
+lp_pop_to(ThreadStack *stack, int depth, int64_t now)
+{
+    int outer = stack->frames[depth].outer;
+    if (outer >= 0 && outer < depth) {
+        stack->frames[outer].start = now;     /* the outer frame goes on */
+    }
+    stack->depth = depth;
 }
 
 /* The record of the running frame. Normally the innermost one; if frames
  * above it exited unseen (tracing was off for a while) they are dropped; a
  * frame that started before tracing began gets its record now. */
 static inline FrameRecord *
-lp_find_or_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry)
+lp_find_or_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
+                int64_t now)
 {
     for (int i = stack->depth - 1; i >= 0; i--) {
         FrameRecord *record = &stack->frames[i];
@@ -236,14 +261,14 @@ lp_find_or_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry
             return record;
         }
     }
-    return lp_push(stack, frame, code, entry);
+    return lp_push(stack, frame, code, entry, now);
 }
 
 static inline void
 lp_on_start(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
             int resumed_line, const lp_timer *timer)
 {
-    FrameRecord *record = lp_push(stack, frame, code, entry);
+    FrameRecord *record = lp_push(stack, frame, code, entry, lp_timer_read(timer));
     if (record != NULL) {
         /* A resumed generator goes on with the line it was suspended on,
          * without a new hit: settrace gives no line event for it either. */
@@ -263,7 +288,7 @@ lp_on_line(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *ent
         record = &stack->frames[stack->depth - 1];
     }
     else {
-        record = lp_find_or_push(stack, frame, code, entry);
+        record = lp_find_or_push(stack, frame, code, entry, now);
         if (record == NULL) {
             return;
         }
@@ -286,7 +311,7 @@ lp_on_exit(ThreadStack *stack, const void *frame, PyObject *code, const lp_timer
         FrameRecord *record = &stack->frames[i];
         if (record->code == code && record->frame == frame) {
             lp_charge(record, now);
-            stack->depth = i;
+            lp_pop_to(stack, i, lp_timer_read(timer));
             return;
         }
     }
