@@ -4,7 +4,9 @@
  * backend_monitoring.c (3.12+). See tracer.h for who owns what. */
 #include "tracer.h"
 
+#include <stddef.h>
 #include <string.h>
+#include <structmember.h>
 
 LP_THREAD_LOCAL StackCache lp_stack_cache;
 
@@ -540,8 +542,10 @@ tracer_disable_by_count(TracerObject *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* {code: [row, ...]} for the code objects with hits, lines in order; the
+ * row of a line is built by make_row. */
 static PyObject *
-tracer_get_timings(TracerObject *self, PyObject *Py_UNUSED(ignored))
+collect_rows(TracerObject *self, PyObject *(*make_row)(const TracerObject *, int, const LineCounts *))
 {
     PyObject *result = PyDict_New();
     if (result == NULL) {
@@ -558,9 +562,7 @@ tracer_get_timings(TracerObject *self, PyObject *Py_UNUSED(ignored))
             if (counts->hits == 0) {
                 continue;
             }
-            PyObject *row = Py_BuildValue("(iKL)", lines->first_line + j,
-                                          (unsigned long long)counts->hits,
-                                          (long long)counts->ticks);
+            PyObject *row = make_row(self, lines->first_line + j, counts);
             if (row == NULL || PyList_Append(rows, row) < 0) {
                 Py_XDECREF(row);
                 Py_DECREF(rows);
@@ -578,6 +580,33 @@ tracer_get_timings(TracerObject *self, PyObject *Py_UNUSED(ignored))
 error:
     Py_DECREF(result);
     return NULL;
+}
+
+static PyObject *
+timing_row(const TracerObject *self, int line, const LineCounts *counts)
+{
+    double ticks = (double)counts->ticks - self->event_cost * (double)counts->dispatches;
+    return Py_BuildValue("(iKL)", line, (unsigned long long)counts->hits,
+                         (long long)(ticks > 0 ? ticks + 0.5 : 0));
+}
+
+static PyObject *
+count_row(const TracerObject *Py_UNUSED(self), int line, const LineCounts *counts)
+{
+    return Py_BuildValue("(iKLK)", line, (unsigned long long)counts->hits,
+                         (long long)counts->ticks, (unsigned long long)counts->dispatches);
+}
+
+static PyObject *
+tracer_get_timings(TracerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return collect_rows(self, timing_row);
+}
+
+static PyObject *
+tracer_get_counts(TracerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return collect_rows(self, count_row);
 }
 
 static PyObject *
@@ -623,7 +652,10 @@ static PyMethodDef tracer_methods[] = {
     {"disable_by_count", (PyCFunction)tracer_disable_by_count, METH_NOARGS,
      "Undo one enable_by_count()."},
     {"get_timings", (PyCFunction)tracer_get_timings, METH_NOARGS,
-     "{code: [(lineno, hits, ticks), ...]} for the code objects that ran."},
+     "{code: [(lineno, hits, ticks), ...]} for the code objects that ran;\n"
+     "ticks less event_cost per dispatch (never below 0)."},
+    {"get_counts", (PyCFunction)tracer_get_counts, METH_NOARGS,
+     "{code: [(lineno, hits, ticks, dispatches), ...]}: the raw counts."},
     {"clear", (PyCFunction)tracer_clear, METH_NOARGS,
      "Forget all hits and times; keep the registered code."},
     {NULL, NULL, 0, NULL},
@@ -635,7 +667,14 @@ static PyGetSetDef tracer_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+static PyMemberDef tracer_members[] = {
+    {"event_cost", T_DOUBLE, offsetof(TracerObject, event_cost), 0,
+     "Ticks that get_timings() subtracts per event dispatch (0: no compensation)."},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static PyType_Slot tracer_slots[] = {
+    {Py_tp_members, tracer_members},
     {Py_tp_new, (void *)tracer_new},
     {Py_tp_dealloc, (void *)tracer_dealloc},
     {Py_tp_methods, tracer_methods},

@@ -36,7 +36,8 @@
 
 typedef struct LineCounts {
     uint64_t hits;
-    int64_t ticks;
+    int64_t ticks;          /* the tracer's own time excluded */
+    uint64_t dispatches;    /* event dispatches inside those ticks */
 } LineCounts;
 
 struct TracerObject;
@@ -71,6 +72,8 @@ typedef struct FrameRecord {
     int outer;                      /* index of the nearest record of the same
                                      * code below this one (recursion), or -1 */
     int64_t start;                  /* when that line started, in ticks */
+    int64_t own_at_start;           /* the stack's own_ticks and events then */
+    uint64_t events_at_start;
 } FrameRecord;
 
 typedef struct ThreadStack {
@@ -81,6 +84,8 @@ typedef struct ThreadStack {
     int capacity;
     FrameRecord *frames;
     int by_count;                   /* enable_by_count() nesting on this thread */
+    uint64_t events;                /* events handled on this thread */
+    int64_t own_ticks;              /* the tracer's own time in them */
 } ThreadStack;
 
 typedef struct CodeRegistry {       /* open addressing, keyed by code pointer */
@@ -117,6 +122,7 @@ typedef struct TracerObject {
     int enabled;                    /* enable() was called, disable() not since */
     int by_count;                   /* enable_by_count() nesting, all threads */
     int armed;                      /* monitoring: its codes are instrumented */
+    double event_cost;              /* ticks subtracted per dispatch when read */
 } TracerObject;
 
 static inline int
@@ -178,22 +184,43 @@ lp_thread_stack(Dispatcher *dispatcher)
 
 int lp_stack_grow(ThreadStack *stack);
 
-/* ---- the per-event path ------------------------------------------------ */
+/* ---- the per-event path ------------------------------------------------
+ *
+ * Each event reads the clock on entry (t_in), which closes the running line,
+ * and again on exit (t_out), which opens the next one: the tracer's own work
+ * between the two readings is never charged. What happens outside them (the
+ * interpreter calling the tracer, argument boxing, the lookups) is one
+ * "dispatch" per event; each line counts how many dispatches its time
+ * contains, and a calibrated cost per dispatch is subtracted when the counts
+ * are read (see Tracer.event_cost), unless compensation is turned off. */
 
-/* Adds the time since the record's line started to that line. */
+/* Opens a line (or resumes a paused one) at the end of an event. */
 static inline void
-lp_charge(const FrameRecord *record, int64_t now)
+lp_open(FrameRecord *record, const ThreadStack *stack, int64_t t_out)
+{
+    record->start = t_out;
+    record->own_at_start = stack->own_ticks;
+    record->events_at_start = stack->events;
+}
+
+/* Adds the time since the record's line started to that line: the elapsed
+ * time less the tracer's own time in the events nested in it (callees). */
+static inline void
+lp_charge(const ThreadStack *stack, const FrameRecord *record, int64_t t_in)
 {
     const CodeEntry *entry = record->entry;
     if (record->line < 0 || entry == NULL) {
         return;
     }
-    int64_t elapsed = now - record->start;
+    int64_t elapsed = t_in - record->start - (stack->own_ticks - record->own_at_start);
+    /* The nested events, and this line's own opening and closing halves. */
+    uint64_t dispatches = stack->events - record->events_at_start + 1;
     for (int i = 0; i < entry->n_lines_of; i++) {
         CodeLines *lines = entry->lines_of[i];
         unsigned int index = (unsigned int)(record->line - lines->first_line);
         if (index < (unsigned int)lines->n_lines && lp_tracer_recording(lines->tracer)) {
             lines->lines[index].ticks += elapsed;
+            lines->lines[index].dispatches += dispatches;
         }
     }
 }
@@ -210,11 +237,21 @@ lp_count_hit(const CodeEntry *entry, int line)
     }
 }
 
+/* Ends an event: accounts for the tracer's own time and returns t_out. */
+static inline int64_t
+lp_event_done(ThreadStack *stack, int64_t t_in, const lp_timer *timer)
+{
+    int64_t t_out = lp_timer_read(timer);
+    stack->own_ticks += t_out - t_in;
+    stack->events++;
+    return t_out;
+}
+
 /* Recursion: while a frame runs, the outer frames of the same code are
  * paused, so each moment is charged to one line of a function only (that of
  * its innermost frame) and a function's total is its real time. */
 static inline FrameRecord *
-lp_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry, int64_t now)
+lp_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry, int64_t t_in)
 {
     if (stack->depth == stack->capacity && lp_stack_grow(stack) < 0) {
         return NULL;
@@ -224,8 +261,12 @@ lp_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
         outer--;
     }
     if (outer >= 0) {
-        lp_charge(&stack->frames[outer], now);
-        stack->frames[outer].start = now;
+        FrameRecord *paused = &stack->frames[outer];
+        lp_charge(stack, paused, t_in);
+        /* Were the new frame's end never seen, the outer one goes on from here. */
+        paused->start = t_in;
+        paused->own_at_start = stack->own_ticks;
+        paused->events_at_start = stack->events;
     }
     FrameRecord *record = &stack->frames[stack->depth++];
     record->frame = frame;
@@ -233,18 +274,7 @@ lp_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
     record->entry = entry;
     record->line = -1;
     record->outer = outer;
-    record->start = now;
     return record;
-}
-
-static inline void
-lp_pop_to(ThreadStack *stack, int depth, int64_t now)
-{
-    int outer = stack->frames[depth].outer;
-    if (outer >= 0 && outer < depth) {
-        stack->frames[outer].start = now;     /* the outer frame goes on */
-    }
-    stack->depth = depth;
 }
 
 /* The record of the running frame. Normally the innermost one; if frames
@@ -252,7 +282,7 @@ lp_pop_to(ThreadStack *stack, int depth, int64_t now)
  * frame that started before tracing began gets its record now. */
 static inline FrameRecord *
 lp_find_or_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
-                int64_t now)
+                int64_t t_in)
 {
     for (int i = stack->depth - 1; i >= 0; i--) {
         FrameRecord *record = &stack->frames[i];
@@ -261,57 +291,63 @@ lp_find_or_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry
             return record;
         }
     }
-    return lp_push(stack, frame, code, entry, now);
+    return lp_push(stack, frame, code, entry, t_in);
 }
 
 static inline void
 lp_on_start(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
             int resumed_line, const lp_timer *timer)
 {
-    FrameRecord *record = lp_push(stack, frame, code, entry, lp_timer_read(timer));
-    if (record != NULL) {
-        /* A resumed generator goes on with the line it was suspended on,
-         * without a new hit: settrace gives no line event for it either. */
-        record->line = resumed_line;
-        record->start = lp_timer_read(timer);
+    int64_t t_in = lp_timer_read(timer);
+    FrameRecord *record = lp_push(stack, frame, code, entry, t_in);
+    if (record == NULL) {
+        return;
     }
+    /* A resumed generator goes on with the line it was suspended on,
+     * without a new hit: settrace gives no line event for it either. */
+    record->line = resumed_line;
+    lp_open(record, stack, lp_event_done(stack, t_in, timer));
 }
 
 static inline void
 lp_on_line(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
            int line, const lp_timer *timer)
 {
-    int64_t now = lp_timer_read(timer);
+    int64_t t_in = lp_timer_read(timer);
     FrameRecord *record;
     if (stack->depth > 0 && stack->frames[stack->depth - 1].code == code
             && stack->frames[stack->depth - 1].frame == frame) {
         record = &stack->frames[stack->depth - 1];
     }
     else {
-        record = lp_find_or_push(stack, frame, code, entry, now);
+        record = lp_find_or_push(stack, frame, code, entry, t_in);
         if (record == NULL) {
             return;
         }
     }
-    lp_charge(record, now);
+    lp_charge(stack, record, t_in);
     if (record->entry != NULL) {
         lp_count_hit(record->entry, line);
     }
     record->line = line;
-    /* Read again so that the tracer's own time is not charged to the line. */
-    record->start = lp_timer_read(timer);
+    lp_open(record, stack, lp_event_done(stack, t_in, timer));
 }
 
 /* A return, a yield or an exception leaving the frame. */
 static inline void
 lp_on_exit(ThreadStack *stack, const void *frame, PyObject *code, const lp_timer *timer)
 {
-    int64_t now = lp_timer_read(timer);
+    int64_t t_in = lp_timer_read(timer);
     for (int i = stack->depth - 1; i >= 0; i--) {
         FrameRecord *record = &stack->frames[i];
         if (record->code == code && record->frame == frame) {
-            lp_charge(record, now);
-            lp_pop_to(stack, i, lp_timer_read(timer));
+            lp_charge(stack, record, t_in);
+            int outer = record->outer;
+            stack->depth = i;
+            int64_t t_out = lp_event_done(stack, t_in, timer);
+            if (outer >= 0 && outer < i) {
+                lp_open(&stack->frames[outer], stack, t_out);   /* it goes on */
+            }
             return;
         }
     }
