@@ -62,6 +62,7 @@ lp_thread_stack_slow(Dispatcher *dispatcher)
                 lp_clear_stack(stack);
                 stack->by_count = 0;
                 stack->tstate = tstate;
+                stack->generation++;
                 break;
             }
         }
@@ -78,8 +79,8 @@ lp_thread_stack_slow(Dispatcher *dispatcher)
     }
     lp_stack_cache.owner = dispatcher;
     lp_stack_cache.serial = dispatcher->serial;
-    lp_stack_cache.tstate = tstate;
     lp_stack_cache.stack = stack;
+    lp_stack_cache.generation = stack->generation;
     return stack;
 }
 
