@@ -1,0 +1,372 @@
+#!/usr/bin/env python
+"""kernprof: run a Python program under a profiler, as line_profiler's kernprof.
+
+    kernprof -l -v script.py [args...]     line by line, for @profile functions
+    kernprof script.py                     the whole program, with cProfile
+
+With -l the functions decorated with @profile (put in the builtins; `-l`
+implies `-b`) or with lineprof.profile are timed line by line and the profile
+is written to <script>.lprof; without it, cProfile profiles the whole program
+(or, with -b, the decorated functions) into <script>.prof, which pstats,
+snakeviz and gprof2dot read. The profile is written however the program ends:
+normally, with an exception, sys.exit or Ctrl-C; kernprof then exits with the
+program's status.
+"""
+import argparse
+import builtins
+import cProfile
+import linecache
+import marshal
+import os
+import runpy
+import sys
+import traceback
+import types
+
+import lineprof
+from lineprof.datafile import LprofFormatError, write_atomically
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+DEFAULT_VIEW_UNIT = 1e-6
+
+
+class KernprofError(Exception):
+    """Bad input: reported as one line, 'kernprof: <message>'."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(EXIT_USAGE, "kernprof: %s (see 'kernprof --help')\n" % message)
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number: %r" % text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be positive: %r" % text)
+    return value
+
+
+def build_parser():
+    parser = _Parser(
+        prog="kernprof",
+        description="Run and profile a Python program. With -l, the functions decorated "
+                    "with @profile are timed line by line.")
+    parser.add_argument("-V", "--version", action="version", version=lineprof.__version__)
+    parser.add_argument("-l", "--line-by-line", action="store_true",
+                        help="time lines of the @profile functions (lineprof) instead of "
+                             "profiling calls with cProfile; implies --builtin")
+    parser.add_argument("-b", "--builtin", action="store_true",
+                        help="put 'profile' in the builtins: use '@profile' to decorate "
+                             "functions, 'with profile:' or profile.enable()/disable()")
+    parser.add_argument("-o", "--outfile",
+                        help="save the profile to OUTFILE (default: '<script>.lprof' with -l, "
+                             "'<script>.prof' without)")
+    parser.add_argument("-s", "--setup",
+                        help="a Python file to run before the program, not profiled")
+    parser.add_argument("-v", "--view", action="store_true",
+                        help="show the report after saving it")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="say nothing but the report (with -v) and errors")
+    parser.add_argument("-r", "--rich", action="store_true",
+                        help="colourful report (needs 'rich'; plain text otherwise)")
+    parser.add_argument("-u", "--unit", type=_positive_float, default=DEFAULT_VIEW_UNIT,
+                        help="unit of the times shown, in seconds (default: 1e-6)")
+    parser.add_argument("-z", "--skip-zero", action="store_true",
+                        help="hide functions that were never called")
+    parser.add_argument("--summarize", action="store_true",
+                        help="end the report with one line per function")
+    parser.add_argument("--no-compensation", action="store_true",
+                        help="do not subtract the calibrated per-event cost of tracing "
+                             "from line times")
+    parser.add_argument("-m", dest="module", action="store_true",
+                        help="the program is a module, run as 'python -m' runs it")
+    parser.add_argument("-c", dest="command", action="store_true",
+                        help="the program is the source given as the argument")
+    parser.add_argument("program", metavar="{script | - | -m module | -c code}",
+                        help="the Python script to run ('-' reads it from stdin)")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="the program's arguments")
+    return parser
+
+
+def _split_program(argv):
+    """Lets '-m MODULE' and '-c CODE' end kernprof's options as they end
+    python's, and '-' name the script on stdin."""
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            return argv[:index], argv[index + 1:]
+        if arg in ("-m", "-c", "-"):
+            return argv[:index + (arg != "-")], argv[index + (arg != "-"):]
+        if not arg.startswith("-"):
+            return argv[:index], argv[index:]
+    return argv, []
+
+
+class Program:
+    """What to run, and how it names itself (sys.argv[0], the output file)."""
+
+    def __init__(self, options):
+        self.options = options
+        self.kind = "module" if options.module else "command" if options.command else (
+            "stdin" if options.program == "-" else "script")
+        self.name = options.program
+
+    def default_outfile(self, line_by_line):
+        stem = {"command": "kernprof_command", "stdin": "kernprof_stdin"}.get(
+            self.kind, os.path.basename(self.name))
+        return "%s.%s" % (stem, "lprof" if line_by_line else "prof")
+
+    def prepare(self):
+        """Sets sys.argv and sys.path[0] as python would, and returns the code
+        to run (None for a module, which runpy runs)."""
+        args = self.options.args
+        if self.kind == "module":
+            sys.argv = [self.name] + args
+            sys.path.insert(0, os.getcwd())
+            return None
+        if self.kind == "command":
+            sys.argv = ["-c"] + args
+            sys.path.insert(0, "")
+            return self._compile(self.name, "<string>")
+        if self.kind == "stdin":
+            sys.argv = ["-"] + args
+            sys.path.insert(0, "")
+            return self._compile(sys.stdin.read(), "<stdin>")
+        path = self.name
+        if not os.path.isfile(path):
+            raise KernprofError("can't open file %r: %s" % (
+                path, "is a directory" if os.path.isdir(path) else "no such file"))
+        sys.argv = [path] + args
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        try:
+            with open(path, "rb") as stream:
+                source = stream.read()
+        except OSError as error:
+            raise KernprofError("can't open file %r: %s" % (path, error.strerror))
+        return self._compile(source, path)
+
+    @staticmethod
+    def _compile(source, filename):
+        if isinstance(source, str) and filename.startswith("<"):
+            # So that the report can show lines of code that has no file.
+            lines = source.splitlines(True)
+            linecache.cache[filename] = (len(source), None, lines, filename)
+        try:
+            return compile(source, filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as error:
+            where = ""
+            if isinstance(error, SyntaxError) and error.lineno:
+                where = " (%s, line %d)" % (error.filename or filename, error.lineno)
+            raise KernprofError("%s cannot be compiled: %s%s" % (
+                filename, getattr(error, "msg", None) or error, where))
+
+    def run(self, code, profiler, line_by_line, builtin):
+        """Runs the program; returns its exit status."""
+        main_module = types.ModuleType("__main__")
+        main_module.__dict__["__builtins__"] = builtins
+        if self.kind == "script":
+            main_module.__file__ = os.path.abspath(self.name)
+        saved_main = sys.modules.get("__main__")
+        sys.modules["__main__"] = main_module
+        # Line mode is switched on by the decorated calls themselves; cProfile
+        # without -b profiles everything the program does.
+        profile_everything = not line_by_line and not builtin
+        try:
+            if profile_everything:
+                profiler.enable()
+            try:
+                if code is None:
+                    runpy.run_module(self.name, run_name="__main__", alter_sys=True)
+                else:
+                    exec(code, main_module.__dict__)
+            finally:
+                if profile_everything:
+                    profiler.disable()
+        except SystemExit as exit:
+            return _exit_status(exit.code)
+        except KeyboardInterrupt:
+            _print_program_traceback()
+            return EXIT_INTERRUPTED
+        except ImportError as error:
+            if code is None and getattr(error, "name", None) == self.name.split(".")[0]:
+                raise KernprofError("no module named %r" % self.name)
+            _print_program_traceback()
+            return 1
+        except BaseException:
+            _print_program_traceback()
+            return 1
+        finally:
+            if saved_main is not None:
+                sys.modules["__main__"] = saved_main
+        return 0
+
+
+def _exit_status(code):
+    """The process status python gives to sys.exit(code)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    sys.stderr.write("%s\n" % (code,))
+    return 1
+
+
+def _print_program_traceback():
+    """Prints the program's traceback as python would, without kernprof's frames."""
+    kind, value, tb = sys.exc_info()
+    own_files = {os.path.abspath(__file__), os.path.abspath(runpy.__file__)}
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in own_files:
+        tb = tb.tb_next
+    traceback.print_exception(kind, value, tb)
+
+
+class ContextualProfile(cProfile.Profile):
+    """cProfile's profiler with the decorator and the by-count switches that
+    @profile and `with profile:` need under -b."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enable_count = 0
+
+    def enable_by_count(self):
+        if self.enable_count == 0:
+            self.enable()
+        self.enable_count += 1
+
+    def disable_by_count(self):
+        if self.enable_count > 0:
+            self.enable_count -= 1
+            if self.enable_count == 0:
+                self.disable()
+
+    def __call__(self, func):
+        return lineprof.LineProfiler.wrap_callable(self, func)
+
+    _wrap_function = lineprof.LineProfiler._wrap_function
+    _wrap_coroutine = lineprof.LineProfiler._wrap_coroutine
+    _wrap_generator = lineprof.LineProfiler._wrap_generator
+    _wrap_async_generator = lineprof.LineProfiler._wrap_async_generator
+    runcall = lineprof.LineProfiler.runcall
+
+    def __enter__(self):
+        self.enable_by_count()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.disable_by_count()
+
+
+def _run_setup(path):
+    if not os.path.isfile(path):
+        raise KernprofError("can't open setup file %r: no such file" % path)
+    code = Program._compile(open(path, "rb").read(), path)
+    namespace = {"__name__": "__main__", "__file__": path, "__builtins__": builtins}
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    exec(code, namespace)
+
+
+def _check_writable(outfile):
+    folder = os.path.dirname(os.path.abspath(outfile))
+    if os.path.isdir(outfile):
+        raise KernprofError("cannot write the profile to %r: it is a directory" % outfile)
+    if not os.path.isdir(folder):
+        raise KernprofError("cannot write the profile to %r: no such folder" % outfile)
+    if not os.access(folder, os.W_OK):
+        raise KernprofError("cannot write the profile to %r: permission denied" % outfile)
+
+
+def _save(profiler, options, line_by_line):
+    """Writes the profile; returns whether it was written."""
+    try:
+        if line_by_line:
+            profiler.dump_stats(options.outfile)
+        else:
+            profiler.create_stats()
+            write_atomically(options.outfile, marshal.dumps(profiler.stats))
+    except OSError as error:
+        sys.stderr.write("kernprof: could not write the profile to %r: %s\n"
+                         % (options.outfile, error.strerror or error))
+        return False
+    if not options.quiet:
+        print("Wrote profile results to %s" % options.outfile)
+    return True
+
+
+def _show(profiler, options, line_by_line, saved):
+    if line_by_line:
+        if options.view:
+            if options.rich and not options.quiet:
+                print("kernprof: --rich needs a later lineprof feature; showing plain text")
+            profiler.print_stats(output_unit=options.unit, stripzeros=options.skip_zero,
+                                 summarize=options.summarize)
+        elif saved and not options.quiet:
+            print("Inspect results with:\n%s -m lineprof %s" % (_python_command(), options.outfile))
+    else:
+        if options.view:
+            profiler.print_stats()
+        elif saved and not options.quiet:
+            print("Inspect results with:\n%s -m pstats %s" % (_python_command(), options.outfile))
+
+
+def _python_command():
+    return os.path.basename(sys.executable) or "python"
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    own, program_args = _split_program(argv)
+    options = build_parser().parse_args(own + program_args)
+    line_by_line = options.line_by_line
+    builtin = options.builtin or line_by_line
+    program = Program(options)
+    if options.outfile is None:
+        options.outfile = program.default_outfile(line_by_line)
+
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    try:
+        try:
+            _check_writable(options.outfile)
+            if options.setup:
+                _run_setup(options.setup)
+            code = program.prepare()
+            if code is None:
+                import importlib.util
+                try:
+                    found = importlib.util.find_spec(program.name)
+                except (ImportError, ValueError):
+                    found = None
+                if found is None:
+                    raise KernprofError("no module named %r" % program.name)
+        except KernprofError as error:
+            sys.stderr.write("kernprof: %s\n" % error)
+            return 1
+
+        if line_by_line:
+            profiler = lineprof.LineProfiler(compensation=not options.no_compensation)
+        else:
+            profiler = ContextualProfile()
+        lineprof.profile.attach(profiler)
+        if builtin:
+            builtins.__dict__["profile"] = profiler
+        try:
+            status = program.run(code, profiler, line_by_line, builtin)
+        except KernprofError as error:
+            sys.stderr.write("kernprof: %s\n" % error)
+            status = 1
+        finally:
+            lineprof.profile.attach(None)
+        saved = _save(profiler, options, line_by_line)
+        _show(profiler, options, line_by_line, saved)
+        return status if saved else (status or 1)
+    except LprofFormatError as error:
+        sys.stderr.write("kernprof: %s\n" % error)
+        return 1
+    finally:
+        sys.argv[:], sys.path[:] = saved_argv, saved_path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

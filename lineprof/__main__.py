@@ -1,0 +1,5 @@
+import sys
+
+from lineprof.cmdline import main
+
+sys.exit(main())

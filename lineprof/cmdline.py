@@ -1,0 +1,54 @@
+"""`python -m lineprof FILE.lprof ...`: print the report of one or more
+profiles, summed. `show` may be given first, as the subcommand it is."""
+import argparse
+import sys
+
+from lineprof.datafile import LprofFormatError
+from lineprof.stats import LineStats
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # One line, not argparse's usage block: "lineprof: <what is wrong>".
+        self.exit(2, "lineprof: %s (see 'python -m lineprof --help')\n" % message)
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number: %r" % text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be positive: %r" % text)
+    return value
+
+
+def build_parser():
+    parser = _Parser(prog="python -m lineprof",
+                     description="Print the line-by-line report of .lprof files "
+                                 "(several files are summed).")
+    parser.add_argument("files", nargs="+", metavar="FILE.lprof", help="profile(s) to show")
+    parser.add_argument("-u", "--unit", type=_positive_float, default=None,
+                        help="output unit in seconds (default: the file's, 1e-9)")
+    parser.add_argument("-z", "--skip-zero", action="store_true",
+                        help="hide functions that were never called")
+    parser.add_argument("--sort", action="store_true",
+                        help="order functions by total time")
+    parser.add_argument("--summarize", action="store_true",
+                        help="end with one line per function: its total time")
+    return parser
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["show"]:
+        argv = argv[1:]
+    options = build_parser().parse_args(argv)
+    try:
+        stats = LineStats.from_files(*options.files)
+    except LprofFormatError as error:
+        sys.stderr.write("lineprof: %s\n" % error)
+        return 1
+    stats.print(output_unit=options.unit, stripzeros=options.skip_zero,
+                summarize=options.summarize, sort=options.sort)
+    return 0

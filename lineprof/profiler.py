@@ -1,0 +1,303 @@
+"""LineProfiler: the Python API over the C tracer, compatible with
+line_profiler's where its users rely on it."""
+import dis
+import functools
+import hashlib
+import inspect
+import linecache
+import sys
+import time
+import types
+
+from lineprof import _tracer, calibration
+from lineprof.datafile import dump_stats
+from lineprof.stats import LineStats
+
+# Times in LineStats are integer nanoseconds, as line_profiler 5 keeps them.
+STATS_UNIT = 1e-9
+
+
+def _code_of(func):
+    """The code object behind a function-like object, or None."""
+    if isinstance(func, types.CodeType):
+        return func
+    if isinstance(func, functools.partial):
+        return _code_of(func.func)
+    if isinstance(func, (staticmethod, classmethod, types.MethodType)):
+        return _code_of(func.__func__)
+    func = inspect.unwrap(func) if callable(func) else func
+    return getattr(func, "__code__", None)
+
+
+def _function_name(code):
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def _line_range(code):
+    lines = [line for _, line in dis.findlinestarts(code) if line is not None]
+    lines.append(code.co_firstlineno)
+    return min(lines), max(lines)
+
+
+def _source_hash(code):
+    """A hash of the function's source (of its bytecode if the source is gone),
+    so that merging refuses to sum runs of code that changed."""
+    lines = linecache.getlines(code.co_filename)
+    text = None
+    if lines:
+        try:
+            text = "".join(inspect.getblock(lines[code.co_firstlineno - 1:]))
+        except (IndentationError, SyntaxError, IndexError, TypeError):
+            text = None
+    data = text.encode("utf-8") if text else code.co_code
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+class LineProfiler:
+    """Times every line of the functions given to it.
+
+    ``compensation`` subtracts the calibrated cost of the interpreter's side of
+    each trace event from line times (see lineprof.calibration); the tracer's
+    own time is left out either way.
+    """
+
+    def __init__(self, *functions, compensation=True):
+        self._tracer = _tracer.Tracer()
+        self._codes = []
+        self.functions = []
+        self.compensation = compensation
+        self.start_time = time.time()
+        for func in functions:
+            self.add_function(func)
+
+    # ---- registration ----------------------------------------------------
+
+    def add_function(self, func):
+        """Profiles func (a function, method, partial, code object...).
+        Returns 1 if it was added, 0 if it was there already."""
+        code = _code_of(func)
+        if code is None:
+            raise TypeError("lineprof: cannot profile %r: it has no Python code" % (func,))
+        if code in self._codes:
+            return 0
+        self._tracer.add_code(code, *_line_range(code))
+        self._codes.append(code)
+        if not isinstance(func, types.CodeType):
+            self.functions.append(func)
+        return 1
+
+    def add_class(self, cls):
+        """Profiles the methods defined in cls (plain, class and static methods,
+        property accessors, nested classes). Returns how many were added."""
+        added = 0
+        for member in vars(cls).values():
+            if isinstance(member, property):
+                for accessor in (member.fget, member.fset, member.fdel):
+                    if accessor is not None and _code_of(accessor) is not None:
+                        added += self.add_function(accessor)
+            elif isinstance(member, type) and member.__qualname__.startswith(cls.__qualname__ + "."):
+                added += self.add_class(member)
+            elif isinstance(member, (staticmethod, classmethod, types.FunctionType)):
+                if _code_of(member) is not None:
+                    added += self.add_function(member)
+        return added
+
+    def add_module(self, module):
+        """Profiles the functions and classes defined in module. Returns how many
+        functions were added."""
+        added = 0
+        for member in vars(module).values():
+            if getattr(member, "__module__", None) != module.__name__:
+                continue
+            if isinstance(member, type):
+                added += self.add_class(member)
+            elif isinstance(member, types.FunctionType):
+                added += self.add_function(member)
+        return added
+
+    # ---- decorating --------------------------------------------------------
+
+    def __call__(self, func):
+        """Decorates func so that its calls are profiled; a class gets its
+        methods profiled and is returned as it is."""
+        if isinstance(func, type):
+            self.add_class(func)
+            return func
+        if isinstance(func, property):
+            return property(*(self(accessor) if accessor else None
+                              for accessor in (func.fget, func.fset, func.fdel)),
+                            doc=func.__doc__)
+        if isinstance(func, (staticmethod, classmethod)):
+            return type(func)(self(func.__func__))
+        self.add_function(func)
+        return self.wrap_callable(func)
+
+    def wrap_callable(self, func):
+        """A wrapper that profiles func's calls; the same kind of callable as func."""
+        if inspect.isasyncgenfunction(func):
+            return self._wrap_async_generator(func)
+        if inspect.iscoroutinefunction(func):
+            return self._wrap_coroutine(func)
+        if inspect.isgeneratorfunction(func):
+            return self._wrap_generator(func)
+        return self._wrap_function(func)
+
+    def _wrap_function(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            self.enable_by_count()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.disable_by_count()
+        return wrapper
+
+    def _wrap_coroutine(self, func):
+        @functools.wraps(func)
+        async def wrapper(*args, **kwargs):
+            self.enable_by_count()
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                self.disable_by_count()
+        return wrapper
+
+    def _wrap_generator(self, func):
+        # Profiling is on only while the generator runs (each next, send,
+        # throw and close), not while it waits for its consumer.
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            generator = func(*args, **kwargs)
+            sent, thrown = None, None
+            while True:
+                self.enable_by_count()
+                try:
+                    item = generator.send(sent) if thrown is None else generator.throw(thrown)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    self.disable_by_count()
+                sent, thrown = None, None
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    self.runcall(generator.close)
+                    raise
+                except BaseException as error:
+                    thrown = error
+        return wrapper
+
+    def _wrap_async_generator(self, func):
+        @functools.wraps(func)
+        async def wrapper(*args, **kwargs):
+            generator = func(*args, **kwargs)
+            sent, thrown = None, None
+            while True:
+                self.enable_by_count()
+                try:
+                    if thrown is None:
+                        item = await generator.asend(sent)
+                    else:
+                        item = await generator.athrow(thrown)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    self.disable_by_count()
+                sent, thrown = None, None
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    self.enable_by_count()
+                    try:
+                        await generator.aclose()
+                    finally:
+                        self.disable_by_count()
+                    raise
+                except BaseException as error:
+                    thrown = error
+        return wrapper
+
+    # ---- switching on and off ----------------------------------------------
+
+    def enable_by_count(self):
+        """Starts profiling unless it was on already (calls nest)."""
+        self._tracer.enable_by_count()
+
+    def disable_by_count(self):
+        """Undoes one enable_by_count()."""
+        self._tracer.disable_by_count()
+
+    def enable(self):
+        """Profiles the registered functions on every thread until disable()."""
+        self._tracer.enable()
+
+    def disable(self):
+        self._tracer.disable()
+
+    def __enter__(self):
+        self.enable_by_count()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.disable_by_count()
+
+    def runcall(self, func, *args, **kwargs):
+        """Calls func with profiling on and returns what it returns."""
+        self.enable_by_count()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            self.disable_by_count()
+
+    def runctx(self, cmd, globals, locals):
+        """Executes cmd (source or code) with profiling on."""
+        self.enable_by_count()
+        try:
+            exec(cmd, globals, locals)
+        finally:
+            self.disable_by_count()
+        return self
+
+    def run(self, cmd):
+        """Executes cmd in __main__'s namespace with profiling on."""
+        import __main__
+        namespace = __main__.__dict__
+        return self.runctx(cmd, namespace, namespace)
+
+    # ---- results -----------------------------------------------------------
+
+    def get_stats(self):
+        """A LineStats of every registered function (also those never called);
+        times in integer nanoseconds (unit 1e-9)."""
+        event_cost = calibration.event_cost() if self.compensation else 0.0
+        self._tracer.event_cost = event_cost
+        ticks_to_units = _tracer.timer_unit() / STATS_UNIT
+        by_code = self._tracer.get_timings()
+        timings, code_hashes = {}, {}
+        for code in self._codes:
+            key = (code.co_filename, code.co_firstlineno, _function_name(code))
+            merged = {lineno: [hits, time] for lineno, hits, time in timings.get(key, ())}
+            for lineno, hits, ticks in by_code.get(code, ()):
+                counts = merged.setdefault(lineno, [0, 0])
+                counts[0] += hits
+                counts[1] += int(round(ticks * ticks_to_units))
+            timings[key] = [(lineno, hits, time) for lineno, (hits, time) in sorted(merged.items())]
+            code_hashes.setdefault(key, _source_hash(code))
+        metadata = {
+            "python": sys.version.split()[0],
+            "argv": list(sys.argv),
+            "start_time": self.start_time,
+            "timer": _tracer.TIMER,
+            "backend": _tracer.BACKEND,
+            "compensation_ns_per_event": event_cost * _tracer.timer_unit() * 1e9,
+        }
+        return LineStats(timings, STATS_UNIT, code_hashes, metadata)
+
+    def print_stats(self, stream=None, output_unit=None, stripzeros=False, details=True,
+                    summarize=False, sort=False):
+        self.get_stats().print(stream=stream, output_unit=output_unit, stripzeros=stripzeros,
+                               details=details, summarize=summarize, sort=sort)
+
+    def dump_stats(self, filename):
+        """Writes the profile to filename (.lprof), atomically."""
+        dump_stats(self.get_stats(), filename)

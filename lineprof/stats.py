@@ -1,0 +1,96 @@
+"""LineStats: profile data in memory, as line_profiler's LineStats holds it."""
+
+
+class LineStats:
+    """The hits and times of every profiled function's lines.
+
+    ``timings`` maps ``(filename, first_lineno, func_name)`` to a list of
+    ``(lineno, hits, time)`` with ``time`` an integer count of ``unit``
+    seconds. ``code_hashes`` maps the same keys to a hash of the function's
+    source, so that runs of changed code are not summed blindly; ``metadata``
+    says where the data came from (Python version, command line, timer...).
+    """
+
+    def __init__(self, timings, unit, code_hashes=None, metadata=None):
+        self.timings = timings
+        self.unit = unit
+        self.code_hashes = dict(code_hashes or {})
+        self.metadata = dict(metadata or {})
+
+    def __repr__(self):
+        return "<LineStats: %d functions, %d lines, unit %g s>" % (
+            len(self.timings),
+            sum(len(lines) for lines in self.timings.values()),
+            self.unit,
+        )
+
+    def __eq__(self, other):
+        if not isinstance(other, LineStats):
+            return NotImplemented
+        return (self.unit == other.unit
+                and _normalized(self.timings) == _normalized(other.timings))
+
+    __hash__ = None
+
+    def __add__(self, other):
+        result = LineStats({}, min(self.unit, other.unit), self.code_hashes, self.metadata)
+        result += self
+        result += other
+        return result
+
+    def __iadd__(self, other):
+        """Adds another run: the same line of the same function sums up; times
+        in another unit are converted to this one (or this one to the finer)."""
+        if not isinstance(other, LineStats):
+            return NotImplemented
+        if other.unit < self.unit:
+            self.timings = _rescaled(self.timings, self.unit / other.unit)
+            self.unit = other.unit
+        scale = other.unit / self.unit
+        for key, lines in other.timings.items():
+            merged = {lineno: [hits, time] for lineno, hits, time in self.timings.get(key, ())}
+            for lineno, hits, time in lines:
+                counts = merged.setdefault(lineno, [0, 0])
+                counts[0] += hits
+                counts[1] += int(round(time * scale))
+            self.timings[key] = [(lineno, hits, time)
+                                 for lineno, (hits, time) in sorted(merged.items())]
+            if key in other.code_hashes:
+                self.code_hashes.setdefault(key, other.code_hashes[key])
+        return self
+
+    def total_time(self, key):
+        """The total time of one function in seconds."""
+        return sum(time for _, _, time in self.timings[key]) * self.unit
+
+    def print(self, stream=None, output_unit=None, stripzeros=False, details=True,
+              summarize=False, sort=False):
+        """Writes the text report (see lineprof.text_report.show_text)."""
+        from lineprof.text_report import show_text
+        show_text(self.timings, self.unit, output_unit=output_unit, stream=stream,
+                  stripzeros=stripzeros, details=details, summarize=summarize, sort=sort)
+
+    def to_file(self, filename):
+        """Writes the data as a .lprof file, atomically."""
+        from lineprof.datafile import dump_stats
+        dump_stats(self, filename)
+
+    @classmethod
+    def from_files(cls, *filenames):
+        """Loads .lprof files and sums them."""
+        from lineprof.datafile import load_stats
+        if not filenames:
+            raise ValueError("from_files needs at least one file")
+        total = load_stats(filenames[0])
+        for filename in filenames[1:]:
+            total += load_stats(filename)
+        return total
+
+
+def _normalized(timings):
+    return {key: sorted(lines) for key, lines in timings.items()}
+
+
+def _rescaled(timings, factor):
+    return {key: [(lineno, hits, int(round(time * factor))) for lineno, hits, time in lines]
+            for key, lines in timings.items()}

@@ -1,0 +1,128 @@
+"""The text report, laid out column for column as line_profiler's.
+
+    Timer unit: 1e-06 s
+
+    Total time: 0.0123 s
+    File: script.py
+    Function: main at line 3
+
+    Line #      Hits         Time  Per Hit   % Time  Line Contents
+    ==============================================================
+         3                                           @profile
+         4                                           def main():
+         5         1      12300.0  12300.0    100.0      work()
+
+A number too wide for its column is shown in %g notation and the column
+widens for numbers that still do not fit, so rows stay aligned.
+"""
+import inspect
+import linecache
+import os
+import sys
+
+# Minimum widths of the numeric columns: line, hits, time, per hit, % time.
+_WIDTHS = (6, 9, 12, 8, 8)
+_HEADER = ("Line #", "Hits", "Time", "Per Hit", "% Time", "Line Contents")
+
+
+def _fixed_or_general(value, width):
+    text = "%5.1f" % value
+    return text if len(text) <= width else "%5.1g" % value
+
+
+def _cells(timings, scalar, total_time):
+    """The displayed hits, time, per-hit time and percentage of each line."""
+    cells = {}
+    for lineno, hits, time in timings:
+        hits_text = "%d" % hits
+        if len(hits_text) > _WIDTHS[1]:
+            hits_text = "%g" % hits
+        per_hit = _fixed_or_general(time * scalar / hits, _WIDTHS[3]) if hits else ""
+        percent = "%5.1f" % (100.0 * time / total_time) if total_time else ""
+        cells[lineno] = (hits_text, _fixed_or_general(time * scalar, _WIDTHS[2]), per_hit, percent)
+    return cells
+
+
+def _source_lines(filename, start_lineno, timings):
+    """The function's source lines, or None if the file cannot be read."""
+    if not os.path.exists(filename) and not linecache.getlines(filename):
+        return None
+    linecache.checkcache(filename)
+    all_lines = linecache.getlines(filename)
+    if not all_lines:
+        return None
+    try:
+        block = inspect.getblock(all_lines[start_lineno - 1:])
+    except (IndentationError, SyntaxError, IndexError, TypeError):
+        block = all_lines[start_lineno - 1:]
+    # A profiled line past the block's end (e.g. a decorator's odd layout)
+    # still gets its row.
+    last = max([lineno for lineno, _, _ in timings] + [start_lineno + len(block) - 1])
+    return all_lines[start_lineno - 1:last]
+
+
+def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None,
+              stream=None, stripzeros=False, details=True, summarize=False, sort=False,
+              rich=False):
+    """Writes one function's block of the report."""
+    del summarize, sort, rich     # accepted for line_profiler compatibility
+    stream = sys.stdout if stream is None else stream
+    total_hits = sum(hits for _, hits, _ in timings)
+    total_time = sum(time for _, _, time in timings)
+    if stripzeros and total_hits == 0:
+        return
+    scalar = unit / (output_unit or unit)
+    stream.write("Total time: %g s\n" % (total_time * unit))
+    sublines = _source_lines(filename, start_lineno, timings)
+    if sublines is not None:
+        stream.write("File: %s\n" % filename)
+        stream.write("Function: %s at line %s\n" % (func_name, start_lineno))
+    else:
+        stream.write("\n")
+        stream.write("Could not find file %s\n" % filename)
+        stream.write("Are you sure you are running this program from the same directory\n")
+        stream.write("that you ran the profiler from?\n")
+        stream.write("Continuing without the function's contents.\n")
+        linenos = [lineno for lineno, _, _ in timings]
+        count = max(linenos) - min(min(linenos), start_lineno) + 1 if linenos else 1
+        sublines = [""] * count
+    if not details:
+        stream.write("\n")
+        return
+    cells = _cells(timings, scalar, total_time)
+    widths = list(_WIDTHS)
+    for column in (1, 2, 3):
+        widths[column] = max([widths[column]] + [len(row[column - 1]) for row in cells.values()])
+    template = " ".join("%%%ds" % width for width in widths) + "  %-s"
+    header = template % _HEADER
+    stream.write("\n%s\n%s\n" % (header, "=" * len(header)))
+    blank = ("", "", "", "")
+    for lineno, line in enumerate(sublines, start_lineno):
+        row = (lineno,) + cells.get(lineno, blank) + (line.rstrip("\n").rstrip("\r"),)
+        stream.write(template % row + "\n")
+    stream.write("\n")
+
+
+def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, details=True,
+              summarize=False, sort=False, rich=False):
+    """Writes the report of every function in stats ({key: timings}).
+
+    sort orders functions by total time (least first, so the costliest ends
+    up next to the prompt, as line_profiler does); summarize adds one line
+    per function at the end."""
+    del rich
+    stream = sys.stdout if stream is None else stream
+    stream.write("Timer unit: %g s\n\n" % (output_unit or unit))
+    if sort:
+        ordered = sorted(stats.items(), key=lambda item: sum(t for _, _, t in item[1]))
+    else:
+        ordered = sorted(stats.items())
+    if details:
+        for (filename, lineno, name), timings in ordered:
+            show_func(filename, lineno, name, timings, unit, output_unit=output_unit,
+                      stream=stream, stripzeros=stripzeros)
+    if summarize:
+        for (filename, lineno, name), timings in ordered:
+            total = sum(t for _, _, t in timings) * unit
+            if not stripzeros or total:
+                stream.write("%6.2f seconds - %s:%s - %s\n" % (total, filename, lineno, name))

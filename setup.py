@@ -1,0 +1,23 @@
+"""Builds the C extension lineprof._tracer; the metadata is in pyproject.toml.
+
+LINEPROF_STRICT=1 (the test command sets it) compiles with -Wall -Wextra
+-Werror, so that a warning on any supported Python fails the build."""
+import glob
+import os
+
+from setuptools import Extension, setup
+
+compile_args = ["-std=gnu11", "-O2"]
+if os.environ.get("LINEPROF_STRICT") == "1":
+    compile_args += ["-Wall", "-Wextra", "-Werror"]
+
+setup(
+    ext_modules=[
+        Extension(
+            "lineprof._tracer",
+            sources=sorted(glob.glob("lineprof/*.c")),
+            depends=sorted(glob.glob("lineprof/*.h")),
+            extra_compile_args=compile_args,
+        )
+    ],
+)
