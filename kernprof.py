@@ -146,7 +146,9 @@ class Program:
                 source = stream.read()
         except OSError as error:
             raise KernprofError("can't open file %r: %s" % (path, error.strerror))
-        return self._compile(source, path)
+        # Absolute, as python 3.9+ makes it: the report then finds the file
+        # from any folder.
+        return self._compile(source, os.path.abspath(path))
 
     @staticmethod
     def _compile(source, filename):
