@@ -373,6 +373,13 @@ tracer_arm(TracerObject *self, int on)
         }
         int wanted = on || entry_wanted(entry);
         if (lp_backend_instrument(self->dispatcher, entry, wanted) < 0) {
+            if (on) {
+                /* Undo the codes armed so far; keep the error to report. */
+                PyObject *type, *value, *traceback;
+                PyErr_Fetch(&type, &value, &traceback);
+                tracer_arm(self, 0);
+                PyErr_Restore(type, value, traceback);
+            }
             return -1;
         }
         if (!wanted) {
@@ -586,7 +593,7 @@ error:
 static PyObject *
 timing_row(const TracerObject *self, int line, const LineCounts *counts)
 {
-    double ticks = (double)counts->ticks - self->event_cost * (double)counts->dispatches;
+    double ticks = (double)counts->ticks - self->event_cost * 0.5 * (double)counts->half_dispatches;
     return Py_BuildValue("(iKL)", line, (unsigned long long)counts->hits,
                          (long long)(ticks > 0 ? ticks + 0.5 : 0));
 }
@@ -594,8 +601,8 @@ timing_row(const TracerObject *self, int line, const LineCounts *counts)
 static PyObject *
 count_row(const TracerObject *Py_UNUSED(self), int line, const LineCounts *counts)
 {
-    return Py_BuildValue("(iKLK)", line, (unsigned long long)counts->hits,
-                         (long long)counts->ticks, (unsigned long long)counts->dispatches);
+    return Py_BuildValue("(iKLd)", line, (unsigned long long)counts->hits,
+                         (long long)counts->ticks, 0.5 * (double)counts->half_dispatches);
 }
 
 static PyObject *
@@ -654,9 +661,10 @@ static PyMethodDef tracer_methods[] = {
      "Undo one enable_by_count()."},
     {"get_timings", (PyCFunction)tracer_get_timings, METH_NOARGS,
      "{code: [(lineno, hits, ticks), ...]} for the code objects that ran;\n"
-     "ticks less event_cost per dispatch (never below 0)."},
+     "ticks less event_cost per line-event dispatch (never below 0)."},
     {"get_counts", (PyCFunction)tracer_get_counts, METH_NOARGS,
-     "{code: [(lineno, hits, ticks, dispatches), ...]}: the raw counts."},
+     "{code: [(lineno, hits, ticks, dispatches), ...]}: the raw counts; dispatches\n"
+     "counts the line-event dispatches inside ticks (halves count 0.5)."},
     {"clear", (PyCFunction)tracer_clear, METH_NOARGS,
      "Forget all hits and times; keep the registered code."},
     {NULL, NULL, 0, NULL},

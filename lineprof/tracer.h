@@ -37,7 +37,7 @@
 typedef struct LineCounts {
     uint64_t hits;
     int64_t ticks;          /* the tracer's own time excluded */
-    uint64_t dispatches;    /* event dispatches inside those ticks */
+    uint64_t half_dispatches;   /* halves of line-event dispatches in those ticks */
 } LineCounts;
 
 struct TracerObject;
@@ -72,8 +72,9 @@ typedef struct FrameRecord {
     int outer;                      /* index of the nearest record of the same
                                      * code below this one (recursion), or -1 */
     int64_t start;                  /* when that line started, in ticks */
-    int64_t own_at_start;           /* the stack's own_ticks and events then */
-    uint64_t events_at_start;
+    int64_t own_at_start;           /* the stack's own_ticks and line_events then */
+    uint64_t line_events_at_start;
+    int opened_by_line;             /* the line was opened by a line event */
 } FrameRecord;
 
 typedef struct ThreadStack {
@@ -85,8 +86,8 @@ typedef struct ThreadStack {
     int capacity;
     FrameRecord *frames;
     int by_count;                   /* enable_by_count() nesting on this thread */
-    uint64_t events;                /* events handled on this thread */
-    int64_t own_ticks;              /* the tracer's own time in them */
+    uint64_t line_events;           /* line events handled on this thread */
+    int64_t own_ticks;              /* the tracer's own time in all events */
 } ThreadStack;
 
 typedef struct CodeRegistry {       /* open addressing, keyed by code pointer */
@@ -197,38 +198,45 @@ int lp_stack_grow(ThreadStack *stack);
  * Each event reads the clock on entry (t_in), which closes the running line,
  * and again on exit (t_out), which opens the next one: the tracer's own work
  * between the two readings is never charged. What happens outside them (the
- * interpreter calling the tracer, argument boxing, the lookups) is one
- * "dispatch" per event; each line counts how many dispatches its time
- * contains, and a calibrated cost per dispatch is subtracted when the counts
- * are read (see Tracer.event_cost), unless compensation is turned off. */
+ * interpreter stopping at the line, calling the tracer, boxing arguments)
+ * is the event's "dispatch". A line's time holds the second half of the
+ * dispatch of the event that opened it, the first half of the one that closed
+ * it, and the whole dispatches of the events nested in it (callees). Each line
+ * counts those halves, for line events only, and a calibrated cost per line
+ * event is subtracted when the counts are read (Tracer.event_cost). Call and
+ * return events are cheaper and vary more, so their dispatches are left in:
+ * compensation errs on the side of subtracting too little. */
+
+enum { LP_FRAME_EVENT = 0, LP_LINE_EVENT = 1 };
 
 /* Opens a line (or resumes a paused one) at the end of an event. */
 static inline void
-lp_open(FrameRecord *record, const ThreadStack *stack, int64_t t_out)
+lp_open(FrameRecord *record, const ThreadStack *stack, int64_t t_out, int event_kind)
 {
     record->start = t_out;
     record->own_at_start = stack->own_ticks;
-    record->events_at_start = stack->events;
+    record->line_events_at_start = stack->line_events;
+    record->opened_by_line = event_kind;
 }
 
 /* Adds the time since the record's line started to that line: the elapsed
  * time less the tracer's own time in the events nested in it (callees). */
 static inline void
-lp_charge(const ThreadStack *stack, const FrameRecord *record, int64_t t_in)
+lp_charge(const ThreadStack *stack, const FrameRecord *record, int64_t t_in, int event_kind)
 {
     const CodeEntry *entry = record->entry;
     if (record->line < 0 || entry == NULL) {
         return;
     }
     int64_t elapsed = t_in - record->start - (stack->own_ticks - record->own_at_start);
-    /* The nested events, and this line's own opening and closing halves. */
-    uint64_t dispatches = stack->events - record->events_at_start + 1;
+    uint64_t halves = 2 * (stack->line_events - record->line_events_at_start)
+                      + (uint64_t)record->opened_by_line + (uint64_t)event_kind;
     for (int i = 0; i < entry->n_lines_of; i++) {
         CodeLines *lines = entry->lines_of[i];
         unsigned int index = (unsigned int)(record->line - lines->first_line);
         if (index < (unsigned int)lines->n_lines && lp_tracer_recording(lines->tracer)) {
             lines->lines[index].ticks += elapsed;
-            lines->lines[index].dispatches += dispatches;
+            lines->lines[index].half_dispatches += halves;
         }
     }
 }
@@ -247,11 +255,11 @@ lp_count_hit(const CodeEntry *entry, int line)
 
 /* Ends an event: accounts for the tracer's own time and returns t_out. */
 static inline int64_t
-lp_event_done(ThreadStack *stack, int64_t t_in, const lp_timer *timer)
+lp_event_done(ThreadStack *stack, int64_t t_in, const lp_timer *timer, int event_kind)
 {
     int64_t t_out = lp_timer_read(timer);
     stack->own_ticks += t_out - t_in;
-    stack->events++;
+    stack->line_events += (uint64_t)event_kind;
     return t_out;
 }
 
@@ -270,11 +278,9 @@ lp_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
     }
     if (outer >= 0) {
         FrameRecord *paused = &stack->frames[outer];
-        lp_charge(stack, paused, t_in);
+        lp_charge(stack, paused, t_in, LP_FRAME_EVENT);
         /* Were the new frame's end never seen, the outer one goes on from here. */
-        paused->start = t_in;
-        paused->own_at_start = stack->own_ticks;
-        paused->events_at_start = stack->events;
+        lp_open(paused, stack, t_in, LP_FRAME_EVENT);
     }
     FrameRecord *record = &stack->frames[stack->depth++];
     record->frame = frame;
@@ -314,7 +320,7 @@ lp_on_start(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *en
     /* A resumed generator goes on with the line it was suspended on,
      * without a new hit: settrace gives no line event for it either. */
     record->line = resumed_line;
-    lp_open(record, stack, lp_event_done(stack, t_in, timer));
+    lp_open(record, stack, lp_event_done(stack, t_in, timer, LP_FRAME_EVENT), LP_FRAME_EVENT);
 }
 
 static inline void
@@ -333,12 +339,12 @@ lp_on_line(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *ent
             return;
         }
     }
-    lp_charge(stack, record, t_in);
+    lp_charge(stack, record, t_in, LP_LINE_EVENT);
     if (record->entry != NULL) {
         lp_count_hit(record->entry, line);
     }
     record->line = line;
-    lp_open(record, stack, lp_event_done(stack, t_in, timer));
+    lp_open(record, stack, lp_event_done(stack, t_in, timer, LP_LINE_EVENT), LP_LINE_EVENT);
 }
 
 /* A return, a yield or an exception leaving the frame. */
@@ -349,12 +355,12 @@ lp_on_exit(ThreadStack *stack, const void *frame, PyObject *code, const lp_timer
     for (int i = stack->depth - 1; i >= 0; i--) {
         FrameRecord *record = &stack->frames[i];
         if (record->code == code && record->frame == frame) {
-            lp_charge(stack, record, t_in);
+            lp_charge(stack, record, t_in, LP_FRAME_EVENT);
             int outer = record->outer;
             stack->depth = i;
-            int64_t t_out = lp_event_done(stack, t_in, timer);
+            int64_t t_out = lp_event_done(stack, t_in, timer, LP_FRAME_EVENT);
             if (outer >= 0 && outer < i) {
-                lp_open(&stack->frames[outer], stack, t_out);   /* it goes on */
+                lp_open(&stack->frames[outer], stack, t_out, LP_FRAME_EVENT);   /* it goes on */
             }
             return;
         }

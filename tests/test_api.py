@@ -9,6 +9,7 @@ import types
 import pytest
 
 import lineprof
+from conftest import run_python
 from lineprof import LineProfiler, LineStats
 
 
@@ -304,3 +305,45 @@ def test_two_profilers_each_see_their_own_functions():
     assert key_of(other) not in first.get_stats().timings
     assert total_hits(first, plain) == 2 * total_hits(second, plain)
     assert total_hits(second, other) == 1
+
+
+TOOL_ID_SCRIPT = """
+import sys
+from lineprof import LineProfiler
+
+def plain(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+monitoring = sys.monitoring
+monitoring.use_tool_id(monitoring.PROFILER_ID, "someone else")
+profiler = LineProfiler(plain)
+profiler.enable()
+ours = [i for i in range(6) if monitoring.get_tool(i) == "lineprof"]
+plain(3)
+profiler.disable()
+print("ours", ours)
+print("hits", sum(h for rows in profiler.get_stats().timings.values() for _, h, _ in rows))
+print("released", "lineprof" not in [monitoring.get_tool(i) for i in range(6)])
+for tool in range(6):
+    if monitoring.get_tool(tool) is None:
+        monitoring.use_tool_id(tool, "someone else")
+try:
+    LineProfiler(plain).enable()
+except RuntimeError as error:
+    print("error", error)
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")
+def test_takes_another_tool_id_when_profiler_id_is_taken_and_fails_clearly_when_none_is_free(
+        tmp_path):
+    result = run_python(["-c", TOOL_ID_SCRIPT], tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ours [3]"
+    assert lines[1] == "hits 9"
+    assert lines[2] == "released True"
+    assert lines[3] == "error lineprof: every sys.monitoring tool id (0-5) is taken by other tools"

@@ -1,4 +1,6 @@
 """`from lineprof import profile` under plain python."""
+import os
+
 from conftest import run_python
 
 import lineprof
@@ -33,9 +35,11 @@ def check_profiled_run(tmp_path, variable):
     assert "is work wrapped: True" in result.stdout
     assert "Wrote profile results to %s" % (tmp_path / "profile_output.lprof") in result.stdout
     assert "Wrote profile results to %s" % (tmp_path / "profile_output.txt") in result.stdout
-    assert " seconds - %s:3 - work" % (tmp_path / "script.py") in result.stdout
+    # Python 3.8 keeps the script's path as given, 3.9+ makes it absolute.
+    assert "script.py:3 - work" in result.stdout
     stats = lineprof.load_stats(str(tmp_path / "profile_output.lprof"))
-    rows = stats.timings[(str(tmp_path / "script.py"), 3, "work")]
+    ((filename, first, name), rows), = stats.timings.items()
+    assert (os.path.basename(filename), first, name) == ("script.py", 3, "work")
     assert {lineno: hits for lineno, hits, _ in rows} == {5: 1, 6: 11, 7: 10, 8: 1}
     assert "Function: work at line 3" in (tmp_path / "profile_output.txt").read_text()
 
