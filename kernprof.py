@@ -24,6 +24,7 @@ import traceback
 import types
 
 import lineprof
+from lineprof.cmdline import silence_stdout
 from lineprof.datafile import LprofFormatError, write_atomically
 
 EXIT_USAGE = 2
@@ -318,6 +319,14 @@ def _python_command():
 
 
 def main(argv=None):
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        silence_stdout()    # the reader went away: `kernprof -lv x.py | head`
+        return 1
+
+
+def _main(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     own, program_args = _split_program(argv)
     options = build_parser().parse_args(own + program_args)

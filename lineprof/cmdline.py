@@ -1,6 +1,7 @@
 """`python -m lineprof FILE.lprof ...`: print the report of one or more
 profiles, summed. `show` may be given first, as the subcommand it is."""
 import argparse
+import os
 import sys
 
 from lineprof.datafile import LprofFormatError
@@ -39,7 +40,22 @@ def build_parser():
     return parser
 
 
+def silence_stdout():
+    """After a BrokenPipeError (the reader went away, as in `... | head`):
+    points stdout at /dev/null so that the interpreter's last flush of the
+    closed pipe prints no traceback."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv=None):
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        silence_stdout()
+        return 1
+
+
+def _main(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["show"]:
         argv = argv[1:]

@@ -220,3 +220,12 @@ def test_output_that_becomes_unwritable_still_shows_the_report(tmp_path, kernpro
 def test_version(kernprof):
     result = kernprof("--version")
     assert result.returncode == 0 and result.stdout.strip() == lineprof.__version__
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(tmp_path):
+    write(tmp_path, "script.py", SCRIPT)
+    result = subprocess.run("%s -m kernprof -l -v script.py | head -1" % sys.executable,
+                            shell=True, cwd=str(tmp_path), capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.startswith("argv")
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
