@@ -67,6 +67,7 @@ class LineProfiler:
         self.functions = []
         self.compensation = compensation
         self.start_time = time.time()
+        self._warned = False
         for func in functions:
             self.add_function(func)
 
@@ -220,8 +221,17 @@ class LineProfiler:
     # ---- switching on and off ----------------------------------------------
 
     def enable_by_count(self):
-        """Starts profiling unless it was on already (calls nest)."""
-        self._tracer.enable_by_count()
+        """Starts profiling unless it was on already (calls nest).
+
+        The decorator calls this inside the user's program, so a tracer that
+        cannot start (every sys.monitoring tool id taken) must not break the
+        program: the call runs unprofiled, and the reason is printed once."""
+        try:
+            self._tracer.enable_by_count()
+        except RuntimeError as error:
+            if not self._warned:
+                self._warned = True
+                sys.stderr.write("%s; profiling is off\n" % error)
 
     def disable_by_count(self):
         """Undoes one enable_by_count()."""

@@ -334,6 +334,8 @@ try:
     LineProfiler(plain).enable()
 except RuntimeError as error:
     print("error", error)
+decorated = LineProfiler()(plain)
+print("still runs", decorated(4), decorated(4))
 """
 
 
@@ -346,4 +348,7 @@ def test_takes_another_tool_id_when_profiler_id_is_taken_and_fails_clearly_when_
     assert lines[0] == "ours [3]"
     assert lines[1] == "hits 9"
     assert lines[2] == "released True"
-    assert lines[3] == "error lineprof: every sys.monitoring tool id (0-5) is taken by other tools"
+    message = "lineprof: every sys.monitoring tool id (0-5) is taken by other tools"
+    assert lines[3] == "error " + message
+    assert lines[4] == "still runs 6 6"        # the decorator does not break the program
+    assert result.stderr == message + "; profiling is off\n"     # said once
