@@ -24,10 +24,9 @@ import traceback
 import types
 
 import lineprof
-from lineprof.cmdline import silence_stdout
+from lineprof.cmdline import OneLineErrorParser, positive_float, silence_stdout
 from lineprof.datafile import LprofFormatError, write_atomically
 
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 DEFAULT_VIEW_UNIT = 1e-6
 
@@ -36,19 +35,8 @@ class KernprofError(Exception):
     """Bad input: reported as one line, 'kernprof: <message>'."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(EXIT_USAGE, "kernprof: %s (see 'kernprof --help')\n" % message)
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("not a number: %r" % text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be positive: %r" % text)
-    return value
+class _Parser(OneLineErrorParser):
+    error_prefix = "kernprof"
 
 
 def build_parser():
@@ -74,7 +62,7 @@ def build_parser():
                         help="say nothing but the report (with -v) and errors")
     parser.add_argument("-r", "--rich", action="store_true",
                         help="colourful report (needs 'rich'; plain text otherwise)")
-    parser.add_argument("-u", "--unit", type=_positive_float, default=DEFAULT_VIEW_UNIT,
+    parser.add_argument("-u", "--unit", type=positive_float, default=DEFAULT_VIEW_UNIT,
                         help="unit of the times shown, in seconds (default: 1e-6)")
     parser.add_argument("-z", "--skip-zero", action="store_true",
                         help="hide functions that were never called")

@@ -8,13 +8,18 @@ from lineprof.datafile import LprofFormatError
 from lineprof.stats import LineStats
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, "NAME: what is wrong",
+    not argparse's usage block; exit status 2. NAME is error_prefix."""
+
+    error_prefix = "lineprof"
+
     def error(self, message):
-        # One line, not argparse's usage block: "lineprof: <what is wrong>".
-        self.exit(2, "lineprof: %s (see 'python -m lineprof --help')\n" % message)
+        self.exit(2, "%s: %s (see '%s --help')\n" % (self.error_prefix, message, self.prog))
 
 
-def _positive_float(text):
+def positive_float(text):
+    """argparse type: a number of seconds greater than zero."""
     try:
         value = float(text)
     except ValueError:
@@ -25,11 +30,11 @@ def _positive_float(text):
 
 
 def build_parser():
-    parser = _Parser(prog="python -m lineprof",
+    parser = OneLineErrorParser(prog="python -m lineprof",
                      description="Print the line-by-line report of .lprof files "
                                  "(several files are summed).")
     parser.add_argument("files", nargs="+", metavar="FILE.lprof", help="profile(s) to show")
-    parser.add_argument("-u", "--unit", type=_positive_float, default=None,
+    parser.add_argument("-u", "--unit", type=positive_float, default=None,
                         help="output unit in seconds (default: the file's, 1e-9)")
     parser.add_argument("-z", "--skip-zero", action="store_true",
                         help="hide functions that were never called")
