@@ -34,13 +34,26 @@ static const char *const event_names[N_EVENTS] = {
     "BRANCH", "PY_UNWIND", "PY_THROW",
 };
 
+/* A line number or an offset: a small int, read without a call. */
+static inline long
+small_long(PyObject *number)
+{
+    if (PyLong_CheckExact(number) && PyUnstable_Long_IsCompact((PyLongObject *)number)) {
+        return (long)PyUnstable_Long_CompactValue((PyLongObject *)number);
+    }
+    long value = PyLong_AsLong(number);
+    if (value == -1) {
+        PyErr_Clear();
+    }
+    return value;
+}
+
 static int
 unit_line(const CodeEntry *entry, PyObject *offset_object)
 {
-    long offset = PyLong_AsLong(offset_object);
+    long offset = small_long(offset_object);
     long unit = offset / 2;     /* byte offset to code unit */
     if (offset < 0 || unit >= entry->n_units) {
-        PyErr_Clear();
         return -1;
     }
     return entry->line_of_unit[unit];
@@ -88,13 +101,12 @@ on_py_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    LOOKUP_OR_RETURN(2)
-    int line = PyLong_AsLong(args[1]);
-    if (line < 0) {
-        PyErr_Clear();
-        Py_RETURN_NONE;
+    Dispatcher *dispatcher = (Dispatcher *)self;
+    ThreadStack *stack = lp_thread_stack(dispatcher);
+    long line = nargs >= 2 ? small_long(args[1]) : -1;
+    if (stack != NULL && line >= 0) {
+        lp_on_line(dispatcher, stack, NULL, args[0], (int)line);
     }
-    lp_on_line(stack, NULL, code, entry, line, &dispatcher->timer);
     Py_RETURN_NONE;
 }
 
@@ -104,10 +116,9 @@ static PyObject *
 on_jump(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     LOOKUP_OR_RETURN(3)
-    long from = PyLong_AsLong(args[1]);
-    long to = PyLong_AsLong(args[2]);
+    long from = small_long(args[1]);
+    long to = small_long(args[2]);
     if (from < 0 || to < 0) {
-        PyErr_Clear();
         Py_RETURN_NONE;
     }
     int to_line = unit_line(entry, args[2]);
@@ -115,7 +126,7 @@ on_jump(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_INCREF(dispatcher->disable);
         return dispatcher->disable;
     }
-    lp_on_line(stack, NULL, code, entry, to_line, &dispatcher->timer);
+    lp_on_line(dispatcher, stack, NULL, code, to_line);
     Py_RETURN_NONE;
 }
 

@@ -39,7 +39,15 @@ static int
 trace_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *Py_UNUSED(arg))
 {
     Dispatcher *dispatcher = (Dispatcher *)obj;
-    if (what != PyTrace_LINE && what != PyTrace_CALL && what != PyTrace_RETURN) {
+    if (what == PyTrace_LINE) {
+        /* Only profiled frames get here: the others had lines switched off. */
+        ThreadStack *stack = lp_thread_stack(dispatcher);
+        if (stack != NULL) {
+            lp_on_line(dispatcher, stack, frame, frame_code(frame), frame_line(frame));
+        }
+        return 0;
+    }
+    if (what != PyTrace_CALL && what != PyTrace_RETURN) {
         return 0;
     }
     PyObject *code = frame_code(frame);
@@ -54,17 +62,12 @@ trace_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *Py_UNUSED(a
     if (stack == NULL) {
         return 0;
     }
-    switch (what) {
-    case PyTrace_LINE:
-        lp_on_line(stack, frame, code, entry, frame_line(frame), &dispatcher->timer);
-        break;
-    case PyTrace_CALL:
+    if (what == PyTrace_CALL) {
         lp_on_start(stack, frame, code, entry, frame_resumed(frame) ? frame_line(frame) : -1,
                     &dispatcher->timer);
-        break;
-    default:    /* PyTrace_RETURN: a return, a yield, or an exception leaving */
+    }
+    else {  /* a return, a yield, or an exception leaving the frame */
         lp_on_exit(stack, frame, code, &dispatcher->timer);
-        break;
     }
     return 0;
 }

@@ -241,18 +241,6 @@ lp_charge(const ThreadStack *stack, const FrameRecord *record, int64_t t_in, int
     }
 }
 
-static inline void
-lp_count_hit(const CodeEntry *entry, int line)
-{
-    for (int i = 0; i < entry->n_lines_of; i++) {
-        CodeLines *lines = entry->lines_of[i];
-        unsigned int index = (unsigned int)(line - lines->first_line);
-        if (index < (unsigned int)lines->n_lines && lp_tracer_recording(lines->tracer)) {
-            lines->lines[index].hits++;
-        }
-    }
-}
-
 /* Ends an event: accounts for the tracer's own time and returns t_out. */
 static inline int64_t
 lp_event_done(ThreadStack *stack, int64_t t_in, const lp_timer *timer, int event_kind)
@@ -323,28 +311,53 @@ lp_on_start(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *en
     lp_open(record, stack, lp_event_done(stack, t_in, timer, LP_FRAME_EVENT), LP_FRAME_EVENT);
 }
 
+/* A line event. The running frame's record is normally on top of the stack,
+ * which spares the registry lookup; the previous line's charge and the new
+ * line's hit share one pass over the tracers. */
 static inline void
-lp_on_line(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
-           int line, const lp_timer *timer)
+lp_on_line(const Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code,
+           int line)
 {
-    int64_t t_in = lp_timer_read(timer);
+    int64_t t_in = lp_timer_read(&dispatcher->timer);
     FrameRecord *record;
     if (stack->depth > 0 && stack->frames[stack->depth - 1].code == code
             && stack->frames[stack->depth - 1].frame == frame) {
         record = &stack->frames[stack->depth - 1];
     }
     else {
+        CodeEntry *entry = lp_registry_find(&dispatcher->registry, code);
+        if (entry == NULL) {
+            return;
+        }
         record = lp_find_or_push(stack, frame, code, entry, t_in);
         if (record == NULL) {
             return;
         }
     }
-    lp_charge(stack, record, t_in, LP_LINE_EVENT);
-    if (record->entry != NULL) {
-        lp_count_hit(record->entry, line);
+    const CodeEntry *entry = record->entry;
+    if (entry != NULL) {
+        int64_t elapsed = t_in - record->start - (stack->own_ticks - record->own_at_start);
+        uint64_t halves = 2 * (stack->line_events - record->line_events_at_start)
+                          + (uint64_t)record->opened_by_line + LP_LINE_EVENT;
+        for (int i = 0; i < entry->n_lines_of; i++) {
+            CodeLines *lines = entry->lines_of[i];
+            if (!lp_tracer_recording(lines->tracer)) {
+                continue;
+            }
+            unsigned int previous = (unsigned int)(record->line - lines->first_line);
+            if (record->line >= 0 && previous < (unsigned int)lines->n_lines) {
+                lines->lines[previous].ticks += elapsed;
+                lines->lines[previous].half_dispatches += halves;
+            }
+            unsigned int index = (unsigned int)(line - lines->first_line);
+            if (index < (unsigned int)lines->n_lines) {
+                lines->lines[index].hits++;
+            }
+        }
     }
     record->line = line;
-    lp_open(record, stack, lp_event_done(stack, t_in, timer, LP_LINE_EVENT), LP_LINE_EVENT);
+    lp_open(record, stack, lp_event_done(stack, t_in, &dispatcher->timer, LP_LINE_EVENT),
+            LP_LINE_EVENT);
 }
 
 /* A return, a yield or an exception leaving the frame. */
