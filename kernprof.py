@@ -236,6 +236,9 @@ class ContextualProfile(cProfile.Profile):
     def __call__(self, func):
         return lineprof.LineProfiler.wrap_callable(self, func)
 
+    def _switches(self):
+        return self.enable_by_count, self.disable_by_count
+
     _wrap_function = lineprof.LineProfiler._wrap_function
     _wrap_coroutine = lineprof.LineProfiler._wrap_coroutine
     _wrap_generator = lineprof.LineProfiler._wrap_generator

@@ -510,6 +510,28 @@ tracer_disable(TracerObject *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* The decorator's wrapper runs inside the user's program, which a tracer
+ * that cannot start (every sys.monitoring tool id taken) must not break: the
+ * call runs unprofiled and the reason is printed once. */
+static PyObject *
+by_count_failed(TracerObject *self)
+{
+    if (!self->warned) {
+        self->warned = 1;
+        PyObject *type, *value, *traceback;
+        PyErr_Fetch(&type, &value, &traceback);
+        PyObject *message = value ? PyObject_Str(value) : NULL;
+        const char *text = message ? PyUnicode_AsUTF8(message) : NULL;
+        PySys_WriteStderr("%s; profiling is off\n", text ? text : "lineprof: cannot start");
+        Py_XDECREF(message);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(traceback);
+    }
+    PyErr_Clear();
+    Py_RETURN_NONE;
+}
+
 /* The decorator's wrapper calls these around every call of a profiled
  * function, so they are cheap: after the first call the codes stay
  * instrumented (monitoring) and only this thread's trace function is
@@ -522,10 +544,10 @@ tracer_enable_by_count(TracerObject *self, PyObject *Py_UNUSED(ignored))
         return PyErr_NoMemory();
     }
     if (self->by_count == 0 && tracer_arm(self, 1) < 0) {
-        return NULL;
+        return by_count_failed(self);
     }
     if (stack->by_count == 0 && lp_backend_trace_thread(self->dispatcher, stack, 1) < 0) {
-        return NULL;
+        return by_count_failed(self);
     }
     self->by_count++;
     stack->by_count++;

@@ -67,7 +67,6 @@ class LineProfiler:
         self.functions = []
         self.compensation = compensation
         self.start_time = time.time()
-        self._warned = False
         for func in functions:
             self.add_function(func)
 
@@ -144,40 +143,46 @@ class LineProfiler:
         return self._wrap_function(func)
 
     def _wrap_function(self, func):
+        enable, disable = self._switches()
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            self.enable_by_count()
+            enable()
             try:
                 return func(*args, **kwargs)
             finally:
-                self.disable_by_count()
+                disable()
         return wrapper
 
     def _wrap_coroutine(self, func):
+        enable, disable = self._switches()
+
         @functools.wraps(func)
         async def wrapper(*args, **kwargs):
-            self.enable_by_count()
+            enable()
             try:
                 return await func(*args, **kwargs)
             finally:
-                self.disable_by_count()
+                disable()
         return wrapper
 
     def _wrap_generator(self, func):
         # Profiling is on only while the generator runs (each next, send,
         # throw and close), not while it waits for its consumer.
+        enable, disable = self._switches()
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             generator = func(*args, **kwargs)
             sent, thrown = None, None
             while True:
-                self.enable_by_count()
+                enable()
                 try:
                     item = generator.send(sent) if thrown is None else generator.throw(thrown)
                 except StopIteration as stop:
                     return stop.value
                 finally:
-                    self.disable_by_count()
+                    disable()
                 sent, thrown = None, None
                 try:
                     sent = yield item
@@ -189,12 +194,14 @@ class LineProfiler:
         return wrapper
 
     def _wrap_async_generator(self, func):
+        enable, disable = self._switches()
+
         @functools.wraps(func)
         async def wrapper(*args, **kwargs):
             generator = func(*args, **kwargs)
             sent, thrown = None, None
             while True:
-                self.enable_by_count()
+                enable()
                 try:
                     if thrown is None:
                         item = await generator.asend(sent)
@@ -203,16 +210,16 @@ class LineProfiler:
                 except StopAsyncIteration:
                     return
                 finally:
-                    self.disable_by_count()
+                    disable()
                 sent, thrown = None, None
                 try:
                     sent = yield item
                 except GeneratorExit:
-                    self.enable_by_count()
+                    enable()
                     try:
                         await generator.aclose()
                     finally:
-                        self.disable_by_count()
+                        disable()
                     raise
                 except BaseException as error:
                     thrown = error
@@ -221,21 +228,20 @@ class LineProfiler:
     # ---- switching on and off ----------------------------------------------
 
     def enable_by_count(self):
-        """Starts profiling unless it was on already (calls nest).
-
-        The decorator calls this inside the user's program, so a tracer that
-        cannot start (every sys.monitoring tool id taken) must not break the
-        program: the call runs unprofiled, and the reason is printed once."""
-        try:
-            self._tracer.enable_by_count()
-        except RuntimeError as error:
-            if not self._warned:
-                self._warned = True
-                sys.stderr.write("%s; profiling is off\n" % error)
+        """Starts profiling unless it was on already (calls nest). If the
+        tracer cannot start (every sys.monitoring tool id taken), says so
+        once on stderr and leaves profiling off, rather than raise into the
+        program that a decorator wraps."""
+        self._tracer.enable_by_count()
 
     def disable_by_count(self):
         """Undoes one enable_by_count()."""
         self._tracer.disable_by_count()
+
+    def _switches(self):
+        # The wrappers call the tracer's C methods directly: a profiled call
+        # then costs no Python-level method call to switch profiling.
+        return self._tracer.enable_by_count, self._tracer.disable_by_count
 
     def enable(self):
         """Profiles the registered functions on every thread until disable()."""

@@ -125,6 +125,7 @@ typedef struct TracerObject {
     int by_count;                   /* enable_by_count() nesting, all threads */
     int armed;                      /* monitoring: its codes are instrumented */
     double event_cost;              /* ticks subtracted per dispatch when read */
+    int warned;                     /* enable_by_count() said it could not start */
 } TracerObject;
 
 static inline int
