@@ -769,6 +769,9 @@ module_exec(PyObject *module)
         Py_DECREF(state->tracer_type);
         return -1;
     }
+    if (lp_add_profiled_function_type(module) < 0) {
+        return -1;
+    }
 #ifdef LP_USE_MONITORING
     const char *backend = "sys.monitoring";
 #else

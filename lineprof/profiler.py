@@ -16,6 +16,8 @@ from lineprof.stats import LineStats
 # Times in LineStats are integer nanoseconds, as line_profiler 5 keeps them.
 STATS_UNIT = 1e-9
 
+_ProfiledFunction = getattr(_tracer, "ProfiledFunction", None)
+
 
 def _code_of(func):
     """The code object behind a function-like object, or None."""
@@ -144,6 +146,9 @@ class LineProfiler:
 
     def _wrap_function(self, func):
         enable, disable = self._switches()
+        if _ProfiledFunction is not None:
+            # A C wrapper (3.9+): no Python frame, no trace events of its own.
+            return functools.update_wrapper(_ProfiledFunction(func, enable, disable), func)
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):

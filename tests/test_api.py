@@ -352,3 +352,59 @@ def test_takes_another_tool_id_when_profiler_id_is_taken_and_fails_clearly_when_
     assert lines[3] == "error " + message
     assert lines[4] == "still runs 6 6"        # the decorator does not break the program
     assert result.stderr == message + "; profiling is off\n"     # said once
+
+
+PROFILER_FOR_PICKLING = LineProfiler()
+
+
+@PROFILER_FOR_PICKLING
+def pickled_by_name(x):
+    return x * 3
+
+
+def test_a_decorated_function_behaves_like_a_function():
+    import pickle
+    import weakref
+    assert pickle.loads(pickle.dumps(pickled_by_name)) is pickled_by_name
+    assert inspect.signature(pickled_by_name) == inspect.signature(pickled_by_name.__wrapped__)
+    assert weakref.ref(pickled_by_name)() is pickled_by_name
+    assert pickled_by_name.__name__ == "pickled_by_name"
+    assert pickled_by_name.__module__ == __name__
+    assert "pickled_by_name" in repr(pickled_by_name)
+    assert pickled_by_name(x=2) == 6
+
+
+def test_a_decorated_call_that_raises_still_switches_profiling_off():
+    profiler = LineProfiler(plain)
+
+    @profiler
+    def failing():
+        raise KeyError("no")
+
+    for _ in range(3):
+        with pytest.raises(KeyError, match="no"):
+            failing()
+    plain(2)                                # profiling is off again
+    assert key_of(plain) in profiler.get_stats().timings
+    assert total_hits(profiler, plain) == 0
+    assert total_hits(profiler, failing) == 3
+
+
+def test_decorated_methods_bind_to_their_instance():
+    profiler = LineProfiler()
+
+    class Greeter:
+        def __init__(self, name):
+            self.name = name
+
+        @profiler
+        def greet(self, greeting="hi"):
+            return "%s %s" % (greeting, self.name)
+
+    greeter = Greeter("ada")
+    assert greeter.greet() == "hi ada"
+    assert greeter.greet(greeting="yo") == "yo ada"
+    assert Greeter.greet(greeter) == "hi ada"
+    bound = greeter.greet
+    assert bound() == "hi ada"
+    assert total_hits(profiler, Greeter.greet) == 4
