@@ -182,8 +182,10 @@ class Program:
             _print_program_traceback()
             return EXIT_INTERRUPTED
         except ImportError as error:
-            if code is None and getattr(error, "name", None) == self.name.split(".")[0]:
-                raise KernprofError("no module named %r" % self.name)
+            if code is None and not _program_frames(error.__traceback__):
+                # runpy's own refusal (a package without __main__, ...), not
+                # an import inside the program: one line, as python gives.
+                raise KernprofError(str(error))
             _print_program_traceback()
             return 1
         except BaseException:
@@ -205,13 +207,20 @@ def _exit_status(code):
     return 1
 
 
+def _program_frames(tb):
+    """The traceback from the program's first frame on: kernprof's and runpy's
+    frames are skipped (None if there is no frame of the program)."""
+    own_files = {os.path.abspath(__file__), os.path.abspath(runpy.__file__), "<frozen runpy>"}
+    while tb is not None and (tb.tb_frame.f_code.co_filename in own_files
+                              or os.path.abspath(tb.tb_frame.f_code.co_filename) in own_files):
+        tb = tb.tb_next
+    return tb
+
+
 def _print_program_traceback():
     """Prints the program's traceback as python would, without kernprof's frames."""
     kind, value, tb = sys.exc_info()
-    own_files = {os.path.abspath(__file__), os.path.abspath(runpy.__file__)}
-    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in own_files:
-        tb = tb.tb_next
-    traceback.print_exception(kind, value, tb)
+    traceback.print_exception(kind, value, _program_frames(tb))
 
 
 class ContextualProfile(cProfile.Profile):

@@ -109,6 +109,14 @@ def test_ctrl_c_keeps_the_profile(tmp_path):
     assert sum(hits for _, hits, _ in next(iter(stats.timings.values()))) > 10
 
 
+def test_an_import_error_inside_a_module_program_shows_its_traceback(tmp_path, kernprof):
+    write(tmp_path, "broken_module.py", "import no_such_dependency_anywhere\n")
+    result = kernprof("-l", "-m", "broken_module")
+    assert result.returncode == 1
+    assert "ModuleNotFoundError: No module named 'no_such_dependency_anywhere'" in result.stderr
+    assert 'broken_module.py", line 1' in result.stderr
+
+
 def test_module_mode(tmp_path, kernprof):
     write(tmp_path, "pkg/__init__.py", "")
     write(tmp_path, "pkg/__main__.py", SCRIPT)
@@ -196,6 +204,8 @@ def test_bad_inputs_get_one_clear_line(tmp_path, kernprof):
     assert_one_line_error(kernprof("-l", "folder"))
     assert_one_line_error(kernprof("-l", "broken.py"))
     assert_one_line_error(kernprof("-l", "-m", "no_such_module_anywhere"))
+    write(tmp_path, "package_without_main/__init__.py", "")
+    assert_one_line_error(kernprof("-l", "-m", "package_without_main"))
     assert_one_line_error(kernprof("-l", "-o", "no/such/folder/out.lprof", "script.py"))
     assert_one_line_error(kernprof("-l", "-o", "folder", "script.py"))
     assert_one_line_error(kernprof("--no-such-option", "script.py"))
