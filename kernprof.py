@@ -271,6 +271,20 @@ def _run_setup(path):
     exec(code, namespace)
 
 
+def _check_runnable_module(name):
+    """Refuses, before anything runs, a module python -m could not run."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations is not None:
+            if importlib.util.find_spec(name + ".__main__") is None:
+                raise KernprofError("%r is a package without __main__; it cannot be run" % name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise KernprofError("no module named %r" % name)
+
+
 def _check_writable(outfile):
     folder = os.path.dirname(os.path.abspath(outfile))
     if os.path.isdir(outfile):
@@ -344,13 +358,7 @@ def _main(argv):
                 _run_setup(options.setup)
             code = program.prepare()
             if code is None:
-                import importlib.util
-                try:
-                    found = importlib.util.find_spec(program.name)
-                except (ImportError, ValueError):
-                    found = None
-                if found is None:
-                    raise KernprofError("no module named %r" % program.name)
+                _check_runnable_module(program.name)
         except KernprofError as error:
             sys.stderr.write("kernprof: %s\n" % error)
             return 1
