@@ -24,7 +24,7 @@ import traceback
 import types
 
 import lineprof
-from lineprof.cmdline import OneLineErrorParser, positive_float, silence_stdout
+from lineprof.cmdline import OneLineErrorParser, add_report_options, silence_stdout
 from lineprof.datafile import LprofFormatError, write_atomically
 
 EXIT_INTERRUPTED = 130
@@ -61,13 +61,9 @@ def build_parser():
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="say nothing but the report (with -v) and errors")
     parser.add_argument("-r", "--rich", action="store_true",
-                        help="colourful report (needs 'rich'; plain text otherwise)")
-    parser.add_argument("-u", "--unit", type=positive_float, default=DEFAULT_VIEW_UNIT,
-                        help="unit of the times shown, in seconds (default: 1e-6)")
-    parser.add_argument("-z", "--skip-zero", action="store_true",
-                        help="hide functions that were never called")
-    parser.add_argument("--summarize", action="store_true",
-                        help="end the report with one line per function")
+                        help="colour (accepted; this version prints plain text and says so)")
+    add_report_options(parser, DEFAULT_VIEW_UNIT, "unit of the times shown, in seconds "
+                                                  "(default: 1e-6)")
     parser.add_argument("--no-compensation", action="store_true",
                         help="do not subtract the calibrated per-event cost of tracing "
                              "from line times")

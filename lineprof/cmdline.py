@@ -29,19 +29,24 @@ def positive_float(text):
     return value
 
 
+def add_report_options(parser, default_unit, unit_help):
+    """The options of the report that kernprof and the viewer share."""
+    parser.add_argument("-u", "--unit", type=positive_float, default=default_unit, help=unit_help)
+    parser.add_argument("-z", "--skip-zero", action="store_true",
+                        help="hide functions that were never called")
+    parser.add_argument("--summarize", action="store_true",
+                        help="end the report with one line per function: its total time")
+
+
 def build_parser():
     parser = OneLineErrorParser(prog="python -m lineprof",
                      description="Print the line-by-line report of .lprof files "
                                  "(several files are summed).")
     parser.add_argument("files", nargs="+", metavar="FILE.lprof", help="profile(s) to show")
-    parser.add_argument("-u", "--unit", type=positive_float, default=None,
-                        help="output unit in seconds (default: the file's, 1e-9)")
-    parser.add_argument("-z", "--skip-zero", action="store_true",
-                        help="hide functions that were never called")
+    add_report_options(parser, None, "unit of the times shown, in seconds (default: the "
+                                     "file's, 1e-9)")
     parser.add_argument("--sort", action="store_true",
                         help="order functions by total time")
-    parser.add_argument("--summarize", action="store_true",
-                        help="end with one line per function: its total time")
     return parser
 
 
