@@ -1,101 +1,158 @@
 """The benchmark suite: lineprof against line_profiler, per Python version.
 
-    python3 benchmarks/run.py [--pythons 3.8,3.11,3.12,3.13] [--runs 5] [--markdown FILE]
+    python3 benchmarks/run.py [--pythons 3.8,3.12] [--runs 5] [--quick] [--markdown FILE]
 
-For each Python it makes two environments under .bench/ (kernprof is a module
-of both packages, so they cannot share one): one with the newest line_profiler
-from PyPI, one with lineprof built from this checkout. Then every workload in
-benchmarks/workloads runs three ways, interleaved round after round (plain,
-line_profiler's `kernprof -l`, lineprof's `kernprof -l`), one warm-up round
-and --runs counted ones. Each workload times its own profiled part and prints
-it, so interpreter start-up and file writing are not measured.
+For each Python (by default every one of 3.8-3.13 that pyenv or PATH has) it
+keeps two virtual environments under .bench/, because both packages install a
+top-level `kernprof` module: one with the newest line_profiler from PyPI, one
+with lineprof built from this checkout (reinstalled on every run). Every
+workload in benchmarks/workloads then runs three ways, interleaved round after
+round: plain (`python w.py`), line_profiler's `kernprof -l`, lineprof's
+`kernprof -l`. The first --warmup rounds are not counted. Each workload times
+its own profiled part and prints it, so interpreter start-up, kernprof's set-up
+and the writing of the .lprof file are not measured; the total the report shows
+is read back from the .lprof file with each profiler's own `load_stats`.
 
-Figures, per workload, as min / median / max over the rounds (each round's
-runs are paired):
-  slowdown        profiled / plain time, for each profiler
+Figures, each as median (min-max) over the counted rounds, from the runs of
+one round taken together:
+  slowdown        profiled / plain time of the workload's timed part
   overhead ratio  (lineprof - plain) / (line_profiler - plain)
-  ns per event    added time per line event, workload 1 (events: the report's hits)
-  accuracy        total time the report shows for the profiled functions / plain time
+  accuracy        total time the report shows for the profiled functions /
+                  the plain time of those functions
+  ns/event        workload 1: added time per line event (events: the report's hits)
   helper          workload 6: the unprofiled helper's time / its plain time
 """
 import argparse
 import glob
+import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 WORKLOADS = os.path.join(HERE, "workloads")
-CACHE = os.path.join(REPO, ".bench")
-MODES = ("plain", "line_profiler", "lineprof")
+VERSIONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+PROFILERS = ("line_profiler", "lineprof")
+MODES = ("plain",) + PROFILERS
+LINE_COST_WORKLOAD = "w1_tight_loop"
+HELPER_WORKLOAD = "w6_unprofiled_helper"
+QUICK = {"runs": 3, "warmup": 1, "scale": 0.25}
+FULL = {"runs": 5, "warmup": 1, "scale": 1.0}
 
-# Reads a .lprof file of either profiler (lineprof reads both formats):
-# prints the total seconds and the total hits of all profiled functions.
-READ_PROFILE = """
-import sys
-from lineprof import load_stats
-stats = load_stats(sys.argv[1])
-rows = [row for rows in stats.timings.values() for row in rows]
-print(sum(row[2] for row in rows) * stats.unit, sum(row[1] for row in rows))
+# Run in a profiler's environment: the total seconds and hits the report of
+# each .lprof file shows, over all of its functions, with that profiler's reader.
+READ_STATS = """
+import importlib, json, sys
+load_stats = importlib.import_module(sys.argv[1]).load_stats
+totals = {}
+for path in sys.argv[2:]:
+    stats = load_stats(path)
+    rows = [row for rows in stats.timings.values() for row in rows]
+    totals[path] = {"reported": sum(row[2] for row in rows) * stats.unit,
+                    "hits": sum(row[1] for row in rows)}
+print(json.dumps(totals))
 """
+
+# Neither profiler's kernprof may come from a PYTHONPATH pointing at a checkout.
+CHILD_ENVIRONMENT = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
 
 
 def find_python(version):
     root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    found = sorted(glob.glob(os.path.join(root, "versions", version + ".*", "bin", "python")))
-    if found:
-        return found[-1]
-    for name in ("python" + version,):
-        for folder in os.environ.get("PATH", "").split(os.pathsep):
-            candidate = os.path.join(folder, name)
-            if os.path.isfile(candidate) and "shims" not in folder:
-                return candidate
-    return None
+    found = sorted(glob.glob(os.path.join(root, "versions", version + ".*", "bin", "python")),
+                   key=lambda path: [int(part) for part in
+                                     path.split(os.sep)[-3].split(".") if part.isdigit()])
+    return found[-1] if found else shutil.which("python" + version)
 
 
 def run(command, **kwargs):
-    return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
+    result = subprocess.run(command, capture_output=True, text=True, env=CHILD_ENVIRONMENT,
+                            **kwargs)
+    if result.returncode:
+        raise RuntimeError("%s failed:\n%s%s" % (" ".join(command), result.stdout,
+                                                  result.stderr))
+    return result.stdout
 
 
-def make_environment(python, version, package):
-    """A venv under .bench with one profiler installed; returns its python."""
-    folder = os.path.join(CACHE, "%s-%s" % (package, version))
+def copy_checkout(folder):
+    """A copy of the checkout's sources to build from: pip builds in the source
+    tree, and the checkout is shared with people building and testing in it."""
+    target = os.path.join(folder, "lineprof-source")
+    shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(
+        ".git", ".bench", ".nox", ".pytest_cache", "build", "dist", "*.egg-info",
+        "__pycache__", "*.so", "*.lprof"))
+    return target
+
+
+def prepare_environment(python, version, profiler, source, cache, install):
+    """The venv of one profiler for one Python; returns its python."""
+    folder = os.path.join(cache, "%s-%s" % (profiler, version))
     venv_python = os.path.join(folder, "bin", "python")
     if not os.path.exists(venv_python):
         run([python, "-m", "venv", folder])
-    if package == "lineprof":
-        run([venv_python, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", REPO])
-    else:
-        run([venv_python, "-m", "pip", "install", "-q", "--upgrade", "line_profiler"])
+        install = True
+    if install:
+        pip = [venv_python, "-m", "pip", "install", "-q"]
+        if profiler == "lineprof":
+            run(pip + ["--force-reinstall", "--no-deps", source])
+        else:
+            run(pip + ["--upgrade", "line_profiler"])
     return venv_python
 
 
-def run_workload(python, workload, mode, folder):
-    """Runs one workload once; returns (elapsed, extra fields, profile file)."""
-    script = os.path.join(WORKLOADS, workload)
-    outfile = os.path.join(folder, "%s-%s.lprof" % (workload, mode))
+def package_version(venv_python, profiler):
+    return run([venv_python, "-c", "import %s; print(%s.__version__)" % (profiler, profiler)],
+               cwd=tempfile.gettempdir()).strip()
+
+
+def platform_version(python):
+    return run([python, "-c", "import platform; print(platform.python_version())"]).strip()
+
+
+def run_workload(python, mode, workload, scale, outfile, folder):
+    """One run; returns the figures the workload printed."""
+    script = os.path.join(WORKLOADS, workload + ".py")
     if mode == "plain":
-        command = [python, script]
+        command = [python, script, repr(scale)]
     else:
-        command = [python, "-m", "kernprof", "-l", "-q", "-o", outfile, script]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=folder, timeout=600)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH ")]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError("%s (%s) failed:\n%s%s" % (workload, mode, result.stdout, result.stderr))
-    fields = dict(item.split("=", 1) for item in lines[-1].split()[1:])
-    values = {key: float(value) for key, value in fields.items()}
-    return values, (outfile if mode != "plain" else None)
+        command = [python, "-m", "kernprof", "-l", "-q", "-o", outfile, script, repr(scale)]
+    # Not run from the checkout, whose kernprof.py would shadow the installed one.
+    output = run(command, cwd=folder, timeout=900)
+    lines = [line for line in output.splitlines() if line.startswith("BENCH ")]
+    if not lines:
+        raise RuntimeError("%s printed no BENCH line:\n%s" % (" ".join(command), output))
+    return json.loads(lines[-1][len("BENCH "):])
 
 
-def read_profile(reader_python, path):
-    # Run outside the checkout, whose lineprof/ would shadow the installed one.
-    total, hits = run([reader_python, "-c", READ_PROFILE, path],
-                      cwd=os.path.dirname(path)).stdout.split()
-    return float(total), int(hits)
+def read_reports(venv_python, profiler, paths, folder):
+    return json.loads(run([venv_python, "-c", READ_STATS, profiler] + paths, cwd=folder))
+
+
+def measure_workload(pythons, workload, options, folder):
+    """Interleaved rounds of the three modes; returns the counted rounds, each
+    {mode: figures} with the profilers' figures joined by their reports'."""
+    rounds = []
+    for index in range(options.warmup + options.runs):
+        sample = {}
+        for mode in MODES:
+            outfile = os.path.join(folder, "%s-%s-%d.lprof" % (workload, mode, index))
+            sample[mode] = run_workload(pythons[mode], mode, workload, options.scale,
+                                        outfile, folder)
+            sample[mode]["outfile"] = outfile
+        if index >= options.warmup:
+            rounds.append(sample)
+    for profiler in PROFILERS:
+        paths = [sample[profiler]["outfile"] for sample in rounds]
+        reports = read_reports(pythons[profiler], profiler, paths, folder)
+        for sample in rounds:
+            sample[profiler].update(reports[sample[profiler]["outfile"]])
+    return rounds
 
 
 def spread(values):
@@ -103,132 +160,224 @@ def spread(values):
     return values[0], statistics.median(values), values[-1]
 
 
-def measure(version, python, runs, workloads):
-    pythons = {"plain": python,
-               "line_profiler": make_environment(python, version, "line_profiler"),
-               "lineprof": make_environment(python, version, "lineprof")}
-    reader = pythons["lineprof"]
-    figures = {}
-    with tempfile.TemporaryDirectory(prefix="lineprof-bench-") as folder:
-        for workload in workloads:
-            rounds = []
-            for round_index in range(runs + 1):        # the first round warms up
-                sample = {}
-                for mode in MODES:
-                    values, outfile = run_workload(pythons[mode], workload, mode, folder)
-                    sample[mode] = values
-                    if outfile:
-                        sample[mode]["reported"], sample[mode]["hits"] = \
-                            read_profile(reader, outfile)
-                if round_index:
-                    rounds.append(sample)
-            figures[workload] = summarize(rounds, workload.startswith("w1_"))
-            print_row(version, workload, figures[workload], flush=True)
+def summarize(workload, rounds):
+    """The figures of one workload, each (min, median, max) over the rounds."""
+    plain = [sample["plain"] for sample in rounds]
+    figures = {"plain s": spread(run["elapsed"] for run in plain)}
+    for profiler in PROFILERS:
+        pairs = [(sample[profiler], sample["plain"]) for sample in rounds]
+        figures["slowdown " + profiler] = spread(run["elapsed"] / base["elapsed"]
+                                                 for run, base in pairs)
+        figures["accuracy " + profiler] = spread(
+            run["reported"] / base.get("profiled", base["elapsed"]) for run, base in pairs)
+        if workload == LINE_COST_WORKLOAD:
+            figures["ns/event " + profiler] = spread(
+                (run["elapsed"] - base["elapsed"]) / run["hits"] * 1e9 for run, base in pairs)
+        if workload == HELPER_WORKLOAD:
+            figures["helper " + profiler] = spread(run["helper"] / base["helper"]
+                                                   for run, base in pairs)
+    # Where line_profiler adds next to nothing the ratio is noise over noise.
+    if figures["slowdown line_profiler"][1] >= 1.1:
+        figures["overhead ratio"] = spread(
+            (sample["lineprof"]["elapsed"] - sample["plain"]["elapsed"])
+            / (sample["line_profiler"]["elapsed"] - sample["plain"]["elapsed"])
+            for sample in rounds)
     return figures
 
 
-def summarize(rounds, is_line_cost_workload):
-    """The figures of one workload, each as (min, median, max) over the rounds;
-    ns per line event only for the workload made of line events alone."""
-    result = {}
-    plain = [r["plain"]["elapsed"] for r in rounds]
-    for mode in ("line_profiler", "lineprof"):
-        elapsed = [r[mode]["elapsed"] for r in rounds]
-        result["slowdown " + mode] = spread([e / p for e, p in zip(elapsed, plain)])
-        result["accuracy " + mode] = spread([r[mode]["reported"] / r["plain"]["elapsed"]
-                                             for r in rounds])
-        if is_line_cost_workload:
-            result["ns/event " + mode] = spread([(r[mode]["elapsed"] - r["plain"]["elapsed"])
-                                                 / r[mode]["hits"] * 1e9 for r in rounds])
-        if "helper" in rounds[0]["plain"]:
-            result["helper " + mode] = spread([r[mode]["helper"] / r["plain"]["helper"]
-                                               for r in rounds])
-    # The ratio says nothing where line_profiler adds next to nothing (w6, w7).
-    if result["slowdown line_profiler"][1] > 1.05:
-        result["overhead ratio"] = spread([
-            (r["lineprof"]["elapsed"] - r["plain"]["elapsed"])
-            / (r["line_profiler"]["elapsed"] - r["plain"]["elapsed"]) for r in rounds])
-    result["plain seconds"] = spread(plain)
-    return result
-
-
-def fmt(triple, digits=2):
+def cell(triple, digits):
     if triple is None:
         return "–"
     low, median, high = triple
     return "%.*f (%.*f–%.*f)" % (digits, median, digits, low, digits, high)
 
 
-COLUMNS = [("slowdown line_profiler", 1), ("slowdown lineprof", 2), ("overhead ratio", 2),
-           ("ns/event line_profiler", 0), ("ns/event lineprof", 0),
-           ("accuracy line_profiler", 2), ("accuracy lineprof", 2)]
+def table(header, rows):
+    """Markdown, padded so that it also reads as a table in a terminal."""
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+                     + [line(row) for row in rows]) + "\n"
 
 
-def print_row(version, workload, figures, flush=False):
-    cells = ["%-6s %-26s" % (version, workload)]
-    for name, digits in COLUMNS:
-        cells.append("%s=%s" % (name, fmt(figures.get(name), digits)))
-    for mode in ("line_profiler", "lineprof"):
-        if "helper " + mode in figures:
-            cells.append("helper %s=%s" % (mode, fmt(figures["helper " + mode])))
-    print("  ".join(cells), flush=flush)
-
-
-def markdown(results):
+def workload_table(results):
     header = ["Python", "workload", "plain s", "slowdown line_profiler", "slowdown lineprof",
-              "overhead ratio", "ns/event line_profiler", "ns/event lineprof",
-              "accuracy line_profiler", "accuracy lineprof", "helper (w6) line_profiler",
-              "helper (w6) lineprof"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for version, figures_by_workload in results.items():
-        for workload, figures in figures_by_workload.items():
-            cells = [version, workload.replace(".py", ""), fmt(figures["plain seconds"], 3)]
-            cells += [fmt(figures.get(name), digits) for name, digits in COLUMNS]
-            for mode in ("line_profiler", "lineprof"):
-                cells.append(fmt(figures["helper " + mode]) if "helper " + mode in figures else "")
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+              "overhead ratio", "accuracy line_profiler", "accuracy lineprof"]
+    rows = []
+    for version, by_workload in results.items():
+        for workload, figures in by_workload.items():
+            rows.append([version, workload, cell(figures["plain s"], 3)]
+                        + [cell(figures.get(name), digits) for name, digits in (
+                            ("slowdown line_profiler", 1), ("slowdown lineprof", 2),
+                            ("overhead ratio", 2), ("accuracy line_profiler", 2),
+                            ("accuracy lineprof", 2))])
+    return table(header, rows)
 
 
-def machine():
-    model = platform.processor() or ""
+def per_python_table(results):
+    header = ["Python", "ns/event line_profiler (w1)", "ns/event lineprof (w1)",
+              "helper line_profiler (w6)", "helper lineprof (w6)"]
+    rows = []
+    for version, by_workload in results.items():
+        line_cost = by_workload.get(LINE_COST_WORKLOAD, {})
+        helper = by_workload.get(HELPER_WORKLOAD, {})
+        rows.append([version, cell(line_cost.get("ns/event line_profiler"), 0),
+                     cell(line_cost.get("ns/event lineprof"), 0),
+                     cell(helper.get("helper line_profiler"), 2),
+                     cell(helper.get("helper lineprof"), 2)])
+    return table(header, rows)
+
+
+def targets(version):
+    """Issue 3's targets for one Python: (name, workloads, figure, limit, digits)."""
+    modern = tuple(map(int, version.split("."))) >= (3, 12)
+    rules = [("overhead ratio ≤ 0.25 (w1–w5, w8)",
+              ("w1_tight_loop", "w2_many_calls", "w3_recursion", "w4_suspensions", "w5_mixed",
+               "w8_threads"), "overhead ratio", 0.25, 2),
+             ("ns per line event ≤ 30 on 3.12+, ≤ 40 before", (LINE_COST_WORKLOAD,),
+              "ns/event lineprof", 30 if modern else 40, 0),
+             ("w7 slowdown ≤ 1.05 on 3.12+, ≤ 1.3 before", ("w7_mostly_unprofiled",),
+              "slowdown lineprof", 1.05 if modern else 1.3, 2),
+             ("w1 accuracy ≤ 1.5", (LINE_COST_WORKLOAD,), "accuracy lineprof", 1.5, 2)]
+    if modern:
+        rules.append(("w6 helper ≤ 1.1 on 3.12+", (HELPER_WORKLOAD,), "helper lineprof", 1.1, 2))
+    return rules
+
+
+def targets_table(results):
+    """Each target per Python: the worst median over its workloads, met or not."""
+    names = []
+    verdicts = {}
+    for version, by_workload in results.items():
+        for name, workloads, figure, limit, digits in targets(version):
+            if name not in names:
+                names.append(name)
+            medians = [(by_workload[w][figure][1], w) for w in workloads
+                       if figure in by_workload.get(w, {})]
+            if medians:
+                worst, workload = max(medians)
+                where = " (%s)" % workload[:2] if len(workloads) > 1 else ""
+                verdicts[name, version] = "%s %.*f%s" % (
+                    "met" if worst <= limit else "NOT met", digits, worst, where)
+    return table(["target (medians)"] + list(results),
+                 [[name] + [verdicts.get((name, version), "–") for version in results]
+                  for name in names])
+
+
+def report(results, about):
+    return "\n".join([
+        about,
+        "Per workload:", "", workload_table(results),
+        "Per Python:", "", per_python_table(results),
+        "Targets of issue 3:", "", targets_table(results)])
+
+
+def checkout_revision():
     try:
-        with open("/proc/cpuinfo") as stream:
-            model = next(line.split(":", 1)[1].strip() for line in stream
-                         if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return "%s, %d cores, %s" % (model, os.cpu_count(), platform.platform())
+        commit = run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]).strip()
+        changed = run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"])
+    except (OSError, RuntimeError):
+        return "unknown"
+    return commit + (" with uncommitted changes" if changed.strip() else "")
 
 
-def main():
+def cpu_model():
+    with open("/proc/cpuinfo") as stream:
+        for line in stream:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pythons", default="3.8,3.11,3.12,3.13",
-                        help="comma-separated versions (default: 3.8,3.11,3.12,3.13)")
-    parser.add_argument("--runs", type=int, default=5, help="counted rounds (default 5)")
-    parser.add_argument("--workloads", default="",
-                        help="comma-separated name prefixes, e.g. w1,w7 (default: all)")
-    parser.add_argument("--markdown", help="also write the table as markdown to this file")
-    options = parser.parse_args()
-    workloads = sorted(name for name in os.listdir(WORKLOADS)
+    parser.add_argument("--pythons", help="comma-separated versions, e.g. 3.8,3.12 "
+                        "(default: every one of %s found)" % ", ".join(VERSIONS))
+    parser.add_argument("--workloads", help="comma-separated name prefixes, e.g. w1,w7 "
+                        "(default: all)")
+    parser.add_argument("--runs", type=int, help="counted rounds (default %d)" % FULL["runs"])
+    parser.add_argument("--warmup", type=int,
+                        help="rounds run first and not counted (default %d)" % FULL["warmup"])
+    parser.add_argument("--scale", type=float, help="multiplies every workload's size "
+                        "(default %g)" % FULL["scale"])
+    parser.add_argument("--quick", action="store_true",
+                        help="a fast check: --runs %(runs)d --warmup %(warmup)d --scale %(scale)g"
+                        % QUICK)
+    parser.add_argument("--cache", default=os.path.join(REPO, ".bench"),
+                        help="where the environments live (default: .bench in the checkout)")
+    parser.add_argument("--no-install", action="store_true",
+                        help="use existing environments as they are: no build, no upgrade")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the tables to FILE")
+    options = parser.parse_args(argv)
+    for name, value in (QUICK if options.quick else FULL).items():
+        if getattr(options, name) is None:
+            setattr(options, name, value)
+    if options.runs < 1 or options.warmup < 0 or options.scale <= 0:
+        parser.error("--runs must be at least 1, --warmup at least 0, --scale positive")
+    return options
+
+
+def main(argv=None):
+    options = parse_arguments(argv)
+    started = time.time()
+    workloads = sorted(name[:-3] for name in os.listdir(WORKLOADS)
                        if name.startswith("w") and name.endswith(".py"))
     if options.workloads:
-        prefixes = tuple(options.workloads.split(","))
-        workloads = [name for name in workloads if name.startswith(prefixes)]
-    print("machine:", machine())
-    results = {}
-    for version in options.pythons.split(","):
-        python = find_python(version)
-        if python is None:
-            print("Python %s: not found, skipped" % version)
-            continue
-        results[version] = measure(version, python, options.runs, workloads)
+        workloads = [name for name in workloads
+                     if name.startswith(tuple(options.workloads.split(",")))]
+    versions = options.pythons.split(",") if options.pythons else VERSIONS
+    interpreters = {version: find_python(version) for version in versions}
+    for version in versions:
+        if interpreters[version] is None:
+            print("Python %s: not found, skipped" % version, file=sys.stderr)
+            if options.pythons:
+                return 1
+    interpreters = {v: path for v, path in interpreters.items() if path}
+
+    results, described = {}, []
+    with tempfile.TemporaryDirectory(prefix="lineprof-bench-") as folder:
+        source = copy_checkout(folder)
+        for version, python in interpreters.items():
+            pythons = {profiler: prepare_environment(python, version, profiler, source,
+                                                     options.cache, not options.no_install)
+                       for profiler in PROFILERS}
+            # A venv's python runs some programs measurably faster than the
+            # base one (site set-up, memory layout): plain runs in a venv too.
+            pythons["plain"] = pythons["lineprof"]
+            described.append("%s (line_profiler %s, lineprof %s)" % (
+                platform_version(python), package_version(pythons["line_profiler"],
+                                                          "line_profiler"),
+                package_version(pythons["lineprof"], "lineprof")))
+            print("Python " + described[-1], flush=True)
+            results[version] = {}
+            for workload in workloads:
+                rounds = measure_workload(pythons, workload, options, folder)
+                results[version][workload] = figures = summarize(workload, rounds)
+                print("  %-22s plain %s s, slowdown line_profiler %s, lineprof %s" % (
+                    workload, cell(figures["plain s"], 3),
+                    cell(figures["slowdown line_profiler"], 1),
+                    cell(figures["slowdown lineprof"], 2)), flush=True)
+
+    command = " ".join(["python3 benchmarks/run.py"] + (sys.argv[1:] if argv is None else argv))
+    about = "\n".join([
+        "Command: `%s` (%d counted rounds after %d warm-up, scale %g; %.0f s)"
+        % (command, options.runs, options.warmup, options.scale, time.time() - started),
+        "Machine: %s, %d cores, Linux %s" % (cpu_model(), os.cpu_count(), platform.release()),
+        "lineprof: checkout %s" % checkout_revision(),
+        "Pythons: " + "; ".join(described), ""])
+    text = report(results, about)
+    print("\n" + text)
     if options.markdown:
-        with open(options.markdown, "w") as stream:
-            stream.write("machine: %s\n\n" % machine())
-            stream.write(markdown(results))
+        with open(options.markdown, "w", encoding="utf-8") as stream:
+            stream.write(text)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except RuntimeError as error:       # a build, an install or a workload failed
+        sys.exit("benchmarks/run.py: %s" % error)

@@ -1,12 +1,21 @@
-"""Shared by the workloads: `profile` (kernprof's, or a no-op when the workload
-runs plain) and the line every workload prints for the benchmark runner."""
+"""Shared by the workloads: `profile` (kernprof's, or a pass-through when the
+workload runs plain), the size scale the runner passes as the first argument,
+and the one machine-readable line each workload prints."""
 import builtins
+import json
+import sys
 import time
 
 profile = builtins.__dict__.get("profile", lambda func: func)
 clock = time.perf_counter
+SCALE = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+
+
+def scaled(count):
+    return max(1, int(count * SCALE))
 
 
 def report(elapsed, **extra):
-    fields = " ".join("%s=%r" % item for item in sorted(extra.items()))
-    print("BENCH elapsed=%r %s" % (elapsed, fields), flush=True)
+    """elapsed: seconds of the timed part. extra, in seconds: `profiled`, the
+    profiled functions' share of it where that is not all of it; `helper`."""
+    print("BENCH " + json.dumps(dict(extra, elapsed=elapsed)), flush=True)

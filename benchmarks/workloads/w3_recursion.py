@@ -1,5 +1,5 @@
 """(3) Recursion."""
-from _harness import clock, profile, report
+from _harness import clock, profile, report, scaled
 
 
 @profile
@@ -9,6 +9,8 @@ def fib(n):
     return fib(n - 1) + fib(n - 2)
 
 
+repeats = scaled(120)
 start = clock()
-fib(27)
+for _ in range(repeats):
+    fib(18)
 report(clock() - start)

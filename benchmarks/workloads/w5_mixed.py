@@ -2,7 +2,7 @@
 import json
 import re
 
-from _harness import clock, profile, report
+from _harness import clock, profile, report, scaled
 
 WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
          "incididunt ut labore et dolore magna aliqua").split()
@@ -38,8 +38,9 @@ def find_ids(text):
 
 
 text = make_text(3000)
+repeats = scaled(20)
 start = clock()
-for _ in range(3):
+for _ in range(repeats):
     counts = word_counts(text)
     round_trip(counts)
     find_ids(text)

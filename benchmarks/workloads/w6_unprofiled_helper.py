@@ -1,6 +1,6 @@
 """(6) A small profiled function that calls a large unprofiled Python helper.
 The helper's own time is measured around each call."""
-from _harness import clock, profile, report
+from _harness import clock, profile, report, scaled
 
 
 def helper(n):
@@ -13,18 +13,20 @@ def helper(n):
     return total
 
 
-HELPER_TIME = [0.0]
+helper_time = 0.0
 
 
 @profile
 def caller(n):
+    global helper_time
     before = clock()
     result = helper(n)
-    HELPER_TIME[0] += clock() - before
+    helper_time += clock() - before
     return result
 
 
+calls = scaled(200)
 start = clock()
-for _ in range(60):
+for _ in range(calls):
     caller(20000)
-report(clock() - start, helper=HELPER_TIME[0])
+report(clock() - start, helper=helper_time)
