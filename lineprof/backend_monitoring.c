@@ -3,7 +3,7 @@
  * lineprof holds one tool id while any code is instrumented (PROFILER_ID if
  * it is free, else another free id) and sets local events on the profiled
  * code objects only, so all other code runs at full speed. The callbacks
- * are C functions called through vectorcall.
+ * are C functions that sys.monitoring calls through vectorcall.
  *
  * PY_UNWIND and PY_THROW cannot be local events before 3.15, so they are
  * set globally; their callbacks return at once for code that is not
@@ -16,6 +16,9 @@
 #include "tracer.h"
 
 #ifdef LP_USE_MONITORING
+
+#include <stddef.h>
+#include <structmember.h>
 
 enum {
     PREFERRED_TOOL_ID = 2,      /* sys.monitoring.PROFILER_ID */
@@ -59,10 +62,18 @@ unit_line(const CodeEntry *entry, PyObject *offset_object)
     return entry->line_of_unit[unit];
 }
 
+/* A callback: a callable whose vectorcall is the event's handler, so that
+ * sys.monitoring calls straight into it (cheaper than a builtin method). */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    Dispatcher *dispatcher;         /* strong */
+} EventCallback;
+
 /* Each callback looks the code up and hands the event to tracer.h. */
 #define LOOKUP_OR_RETURN(min_args)                                              \
-    Dispatcher *dispatcher = (Dispatcher *)self;                                \
-    if (nargs < (min_args)) {                                                   \
+    Dispatcher *dispatcher = ((EventCallback *)callable)->dispatcher;           \
+    if (PyVectorcall_NARGS(nargsf) < (min_args)) {                              \
         Py_RETURN_NONE;                                                         \
     }                                                                           \
     PyObject *code = args[0];                                                   \
@@ -73,7 +84,7 @@ unit_line(const CodeEntry *entry, PyObject *offset_object)
     }
 
 static PyObject *
-on_py_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+on_py_start(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
     LOOKUP_OR_RETURN(2)
     lp_on_start(stack, NULL, code, entry, -1, &dispatcher->timer);
@@ -82,7 +93,7 @@ on_py_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
 /* PY_RESUME and PY_THROW: a generator or coroutine goes on. */
 static PyObject *
-on_py_resume(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+on_py_resume(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
     LOOKUP_OR_RETURN(2)
     lp_on_start(stack, NULL, code, entry, unit_line(entry, args[1]), &dispatcher->timer);
@@ -91,7 +102,7 @@ on_py_resume(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
 /* PY_RETURN, PY_YIELD and PY_UNWIND. */
 static PyObject *
-on_py_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+on_py_exit(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
     LOOKUP_OR_RETURN(2)
     lp_on_exit(stack, NULL, code, &dispatcher->timer);
@@ -99,11 +110,11 @@ on_py_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+on_line(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
-    Dispatcher *dispatcher = (Dispatcher *)self;
+    Dispatcher *dispatcher = ((EventCallback *)callable)->dispatcher;
     ThreadStack *stack = lp_thread_stack(dispatcher);
-    long line = nargs >= 2 ? small_long(args[1]) : -1;
+    long line = PyVectorcall_NARGS(nargsf) >= 2 ? small_long(args[1]) : -1;
     if (stack != NULL && line >= 0) {
         lp_on_line(dispatcher, stack, NULL, args[0], (int)line);
     }
@@ -113,7 +124,7 @@ on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 /* JUMP and BRANCH: only a backward jump to the same line is a hit; every
  * other jump is disabled for good at its location, as it never will be. */
 static PyObject *
-on_jump(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+on_jump(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
     LOOKUP_OR_RETURN(3)
     long from = small_long(args[1]);
@@ -131,20 +142,60 @@ on_jump(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 
-#define CALLBACK_DEF(name, function) \
-    {name, (PyCFunction)(void (*)(void))function, METH_FASTCALL, "lineprof's sys.monitoring callback."}
-
-static PyMethodDef callback_defs[N_EVENTS] = {
-    [EV_PY_START] = CALLBACK_DEF("py_start", on_py_start),
-    [EV_PY_RESUME] = CALLBACK_DEF("py_resume", on_py_resume),
-    [EV_PY_RETURN] = CALLBACK_DEF("py_return", on_py_exit),
-    [EV_PY_YIELD] = CALLBACK_DEF("py_yield", on_py_exit),
-    [EV_LINE] = CALLBACK_DEF("line", on_line),
-    [EV_JUMP] = CALLBACK_DEF("jump", on_jump),
-    [EV_BRANCH] = CALLBACK_DEF("branch", on_jump),
-    [EV_PY_UNWIND] = CALLBACK_DEF("py_unwind", on_py_exit),
-    [EV_PY_THROW] = CALLBACK_DEF("py_throw", on_py_resume),
+static const vectorcallfunc handlers[N_EVENTS] = {
+    [EV_PY_START] = on_py_start,
+    [EV_PY_RESUME] = on_py_resume,
+    [EV_PY_RETURN] = on_py_exit,
+    [EV_PY_YIELD] = on_py_exit,
+    [EV_LINE] = on_line,
+    [EV_JUMP] = on_jump,
+    [EV_BRANCH] = on_jump,
+    [EV_PY_UNWIND] = on_py_exit,
+    [EV_PY_THROW] = on_py_resume,
 };
+
+static void
+callback_dealloc(EventCallback *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    Py_XDECREF(self->dispatcher);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyMemberDef callback_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(EventCallback, vectorcall), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot callback_slots[] = {
+    {Py_tp_dealloc, (void *)callback_dealloc},
+    {Py_tp_call, (void *)PyVectorcall_Call},
+    {Py_tp_members, callback_members},
+    {Py_tp_doc, "lineprof's sys.monitoring callback (internal)."},
+    {0, NULL},
+};
+
+static PyType_Spec callback_spec = {
+    .name = "lineprof._tracer.EventCallback",
+    .basicsize = sizeof(EventCallback),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .slots = callback_slots,
+};
+
+static PyObject *
+new_callback(Dispatcher *dispatcher, vectorcallfunc handler)
+{
+    PyTypeObject *type = (PyTypeObject *)dispatcher->callback_type;
+    EventCallback *callback = (EventCallback *)type->tp_alloc(type, 0);
+    if (callback == NULL) {
+        return NULL;
+    }
+    callback->vectorcall = handler;
+    Py_INCREF(dispatcher);
+    callback->dispatcher = dispatcher;
+    return (PyObject *)callback;
+}
 
 /* The events sys.monitoring gives this Python, as bit masks; 0 for one it
  * does not have (BRANCH is split in two from 3.14 on and is then unneeded:
@@ -188,7 +239,7 @@ register_callbacks(Dispatcher *dispatcher, const long bits[N_EVENTS], int on)
         if (bits[i] == 0) {
             continue;
         }
-        PyObject *callback = on ? PyCFunction_New(&callback_defs[i], (PyObject *)dispatcher) : Py_None;
+        PyObject *callback = on ? new_callback(dispatcher, handlers[i]) : Py_None;
         if (callback == NULL) {
             return -1;
         }
@@ -388,7 +439,8 @@ lp_backend_init(Dispatcher *dispatcher)
     Py_INCREF(monitoring);
     dispatcher->monitoring = monitoring;
     dispatcher->disable = PyObject_GetAttrString(monitoring, "DISABLE");
-    return dispatcher->disable ? 0 : -1;
+    dispatcher->callback_type = PyType_FromSpec(&callback_spec);
+    return dispatcher->disable && dispatcher->callback_type ? 0 : -1;
 }
 
 void
@@ -396,6 +448,7 @@ lp_backend_clear(Dispatcher *dispatcher)
 {
     Py_CLEAR(dispatcher->monitoring);
     Py_CLEAR(dispatcher->disable);
+    Py_CLEAR(dispatcher->callback_type);
 }
 
 int

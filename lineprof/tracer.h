@@ -108,7 +108,7 @@ typedef struct Dispatcher {
     int n_instrumented;
     PyObject *monitoring;           /* sys.monitoring */
     PyObject *disable;              /* sys.monitoring.DISABLE */
-    PyObject *callbacks;            /* tuple of (event, callable) pairs */
+    PyObject *callback_type;        /* the type of our callbacks */
 #else
     Py_ssize_t trace_lines_offset;  /* of PyFrameObject.f_trace_lines, or -1 */
     PyObject *saved_thread_hook;    /* what threading.settrace had before us */
