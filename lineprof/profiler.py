@@ -173,29 +173,13 @@ class LineProfiler:
 
     def _wrap_generator(self, func):
         # Profiling is on only while the generator runs (each next, send,
-        # throw and close), not while it waits for its consumer.
+        # throw and close), not while it waits for its consumer; the stepping
+        # is done in C (ProfiledGenerator), the wrapper only delegates to it.
         enable, disable = self._switches()
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            generator = func(*args, **kwargs)
-            sent, thrown = None, None
-            while True:
-                enable()
-                try:
-                    item = generator.send(sent) if thrown is None else generator.throw(thrown)
-                except StopIteration as stop:
-                    return stop.value
-                finally:
-                    disable()
-                sent, thrown = None, None
-                try:
-                    sent = yield item
-                except GeneratorExit:
-                    self.runcall(generator.close)
-                    raise
-                except BaseException as error:
-                    thrown = error
+            return (yield from _tracer.ProfiledGenerator(func(*args, **kwargs), enable, disable))
         return wrapper
 
     def _wrap_async_generator(self, func):

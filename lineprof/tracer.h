@@ -403,7 +403,7 @@ void lp_backend_clear_entry(CodeEntry *entry);
 /* Shared by the backends. */
 void lp_clear_stack(ThreadStack *stack);
 
-/* wrapper.c: adds the ProfiledFunction type (3.9+) to the module. */
+/* wrapper.c: adds the ProfiledFunction (3.9+) and ProfiledGenerator types. */
 int lp_add_profiled_function_type(PyObject *module);
 
 #endif /* LINEPROF_TRACER_H */

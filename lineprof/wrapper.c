@@ -1,4 +1,6 @@
-/* ProfiledFunction: what @profile returns for a plain function (3.9+).
+/* The C side of the decorator.
+ *
+ * ProfiledFunction: what @profile returns for a plain function (3.9+).
  *
  * It calls enable() before each call and disable() after it, however the
  * call ends, like the Python wrapper it replaces, but without a Python frame
@@ -188,8 +190,8 @@ static PyType_Spec profiled_spec = {
     .slots = profiled_slots,
 };
 
-int
-lp_add_profiled_function_type(PyObject *module)
+static int
+add_profiled_function_type(PyObject *module)
 {
     PyObject *type = PyType_FromSpec(&profiled_spec);
     if (type == NULL) {
@@ -204,10 +206,212 @@ lp_add_profiled_function_type(PyObject *module)
 
 #else
 
-int
-lp_add_profiled_function_type(PyObject *Py_UNUSED(module))
+static int
+add_profiled_function_type(PyObject *Py_UNUSED(module))
 {
     return 0;   /* 3.8: the decorator keeps a Python wrapper */
 }
 
 #endif
+
+/* ProfiledGenerator: steps a decorated generator between enable() and
+ * disable(). The decorator's generator function delegates to it with
+ * `yield from`, so each step costs two C calls and no Python code. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *generator;
+    PyObject *enable;
+    PyObject *disable;
+} ProfiledGenerator;
+
+static int
+switch_profiling(PyObject *on_or_off)
+{
+    PyObject *result = PyObject_CallObject(on_or_off, NULL);
+    Py_XDECREF(result);
+    return result ? 0 : -1;
+}
+
+/* Calls method(*args) of the generator with profiling on; keeps the call's
+ * exception (StopIteration with the return value included) across disable(). */
+static PyObject *
+step(ProfiledGenerator *self, const char *method, PyObject *args)
+{
+    if (switch_profiling(self->enable) < 0) {
+        return NULL;
+    }
+    PyObject *bound = PyObject_GetAttrString(self->generator, method);
+    PyObject *result = bound ? PyObject_CallObject(bound, args) : NULL;
+    Py_XDECREF(bound);
+    PyObject *type = NULL, *value = NULL, *traceback = NULL;
+    if (result == NULL) {
+        PyErr_Fetch(&type, &value, &traceback);
+    }
+    if (switch_profiling(self->disable) < 0) {
+        if (result == NULL) {
+            PyErr_Clear();
+        }
+        else {
+            Py_CLEAR(result);
+        }
+    }
+    if (result == NULL && type != NULL) {
+        PyErr_Restore(type, value, traceback);
+    }
+    return result;
+}
+
+static PyObject *
+generator_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *generator, *enable, *disable;
+    static char *keywords[] = {"generator", "enable", "disable", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO:ProfiledGenerator", keywords,
+                                     &generator, &enable, &disable)) {
+        return NULL;
+    }
+    ProfiledGenerator *self = (ProfiledGenerator *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    Py_INCREF(generator);
+    Py_INCREF(enable);
+    Py_INCREF(disable);
+    self->generator = generator;
+    self->enable = enable;
+    self->disable = disable;
+    return (PyObject *)self;
+}
+
+static int
+generator_traverse(ProfiledGenerator *self, visitproc visit, void *arg)
+{
+#if PY_VERSION_HEX >= 0x03090000
+    Py_VISIT(Py_TYPE(self));
+#endif
+    Py_VISIT(self->generator);
+    Py_VISIT(self->enable);
+    Py_VISIT(self->disable);
+    return 0;
+}
+
+static int
+generator_clear(ProfiledGenerator *self)
+{
+    Py_CLEAR(self->generator);
+    Py_CLEAR(self->enable);
+    Py_CLEAR(self->disable);
+    return 0;
+}
+
+static void
+generator_dealloc(ProfiledGenerator *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    generator_clear(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyObject *
+generator_next(ProfiledGenerator *self)
+{
+    if (switch_profiling(self->enable) < 0) {
+        return NULL;
+    }
+    PyObject *item = Py_TYPE(self->generator)->tp_iternext(self->generator);
+    PyObject *type = NULL, *value = NULL, *traceback = NULL;
+    if (item == NULL) {
+        PyErr_Fetch(&type, &value, &traceback);
+    }
+    if (switch_profiling(self->disable) < 0) {
+        if (item == NULL) {
+            PyErr_Clear();
+        }
+        else {
+            Py_CLEAR(item);
+        }
+    }
+    if (item == NULL && type != NULL) {
+        PyErr_Restore(type, value, traceback);
+    }
+    return item;
+}
+
+static PyObject *
+generator_send(ProfiledGenerator *self, PyObject *value)
+{
+    PyObject *args = PyTuple_Pack(1, value);
+    PyObject *result = args ? step(self, "send", args) : NULL;
+    Py_XDECREF(args);
+    return result;
+}
+
+/* throw(type, value, traceback), as yield from passes it, goes on as
+ * throw(value) where it can: the three-argument form is deprecated in 3.12. */
+static PyObject *
+generator_throw(ProfiledGenerator *self, PyObject *args)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n >= 2 && PyExceptionInstance_Check(PyTuple_GET_ITEM(args, 1))) {
+        PyObject *value_only = PyTuple_Pack(1, PyTuple_GET_ITEM(args, 1));
+        PyObject *result = value_only ? step(self, "throw", value_only) : NULL;
+        Py_XDECREF(value_only);
+        return result;
+    }
+    return step(self, "throw", args);
+}
+
+static PyObject *
+generator_close(ProfiledGenerator *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *args = PyTuple_New(0);
+    PyObject *result = args ? step(self, "close", args) : NULL;
+    Py_XDECREF(args);
+    return result;
+}
+
+static PyMethodDef generator_methods[] = {
+    {"send", (PyCFunction)generator_send, METH_O, NULL},
+    {"throw", (PyCFunction)generator_throw, METH_VARARGS, NULL},
+    {"close", (PyCFunction)generator_close, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot generator_slots[] = {
+    {Py_tp_new, (void *)generator_new},
+    {Py_tp_dealloc, (void *)generator_dealloc},
+    {Py_tp_traverse, (void *)generator_traverse},
+    {Py_tp_clear, (void *)generator_clear},
+    {Py_tp_iter, (void *)PyObject_SelfIter},
+    {Py_tp_iternext, (void *)generator_next},
+    {Py_tp_methods, generator_methods},
+    {Py_tp_doc, "ProfiledGenerator(generator, enable, disable)\n--\n\n"
+                "Steps generator between enable() and disable()."},
+    {0, NULL},
+};
+
+static PyType_Spec generator_spec = {
+    .name = "lineprof._tracer.ProfiledGenerator",
+    .basicsize = sizeof(ProfiledGenerator),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = generator_slots,
+};
+
+int
+lp_add_profiled_function_type(PyObject *module)
+{
+    if (add_profiled_function_type(module) < 0) {
+        return -1;
+    }
+    PyObject *type = PyType_FromSpec(&generator_spec);
+    if (type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObject(module, "ProfiledGenerator", type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
+    return 0;
+}

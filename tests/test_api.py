@@ -408,3 +408,37 @@ def test_decorated_methods_bind_to_their_instance():
     bound = greeter.greet
     assert bound() == "hi ada"
     assert total_hits(profiler, Greeter.greet) == 4
+
+
+def test_a_decorated_generator_keeps_send_throw_close_and_its_return_value():
+    profiler = LineProfiler()
+
+    @profiler
+    def steps(n):
+        try:
+            for i in range(n):
+                received = yield i
+                if received:
+                    yield received * 10
+        except KeyError:
+            yield "caught"
+        return "done"
+
+    assert list(steps(3)) == [0, 1, 2]
+    generator = steps(5)
+    assert next(generator) == 0
+    assert generator.send(7) == 70
+    assert generator.throw(KeyError("k")) == "caught"
+    with pytest.raises(StopIteration) as stop:
+        next(generator)
+    assert stop.value.value == "done"
+
+    def delegating():
+        return (yield from steps(2))
+    assert list(delegating()) == [0, 1]
+    closed = steps(4)
+    next(closed)
+    closed.close()
+    first = inspect.unwrap(steps).__code__.co_firstlineno
+    # the first yield line: 3 (list) + 1 (next) + 2 (delegating) + 1 (closed)
+    assert hits(profiler, steps)[first + 4] == 7
