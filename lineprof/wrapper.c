@@ -12,6 +12,38 @@
  * function does. */
 #include "tracer.h"
 
+static int
+switch_profiling(PyObject *on_or_off)
+{
+    PyObject *result = PyObject_CallObject(on_or_off, NULL);
+    Py_XDECREF(result);
+    return result ? 0 : -1;
+}
+
+/* Ends a profiled step: calls disable(), keeping the step's exception if it
+ * raised one (a generator's StopIteration with its return value included),
+ * and returns the step's result. */
+static PyObject *
+switched_off(PyObject *result, PyObject *disable)
+{
+    PyObject *type = NULL, *value = NULL, *traceback = NULL;
+    if (result == NULL) {
+        PyErr_Fetch(&type, &value, &traceback);
+    }
+    if (switch_profiling(disable) < 0) {
+        if (result == NULL) {
+            PyErr_Clear();
+        }
+        else {
+            Py_CLEAR(result);
+        }
+    }
+    if (result == NULL && type != NULL) {
+        PyErr_Restore(type, value, traceback);
+    }
+    return result;
+}
+
 #if PY_VERSION_HEX >= 0x03090000
 
 #include <stddef.h>
@@ -31,31 +63,10 @@ static PyObject *
 profiled_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     ProfiledFunction *self = (ProfiledFunction *)callable;
-    PyObject *switched = PyObject_CallNoArgs(self->enable);
-    if (switched == NULL) {
+    if (switch_profiling(self->enable) < 0) {
         return NULL;
     }
-    Py_DECREF(switched);
-    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
-    /* The call's exception, if any, is kept across disable(). */
-    PyObject *type = NULL, *value = NULL, *traceback = NULL;
-    if (result == NULL) {
-        PyErr_Fetch(&type, &value, &traceback);
-    }
-    switched = PyObject_CallNoArgs(self->disable);
-    if (switched == NULL) {
-        if (result == NULL) {
-            PyErr_Clear();
-        }
-        else {
-            Py_CLEAR(result);
-        }
-    }
-    Py_XDECREF(switched);
-    if (result == NULL && type != NULL) {
-        PyErr_Restore(type, value, traceback);
-    }
-    return result;
+    return switched_off(PyObject_Vectorcall(self->func, args, nargsf, kwnames), self->disable);
 }
 
 static PyObject *
@@ -224,16 +235,7 @@ typedef struct {
     PyObject *disable;
 } ProfiledGenerator;
 
-static int
-switch_profiling(PyObject *on_or_off)
-{
-    PyObject *result = PyObject_CallObject(on_or_off, NULL);
-    Py_XDECREF(result);
-    return result ? 0 : -1;
-}
-
-/* Calls method(*args) of the generator with profiling on; keeps the call's
- * exception (StopIteration with the return value included) across disable(). */
+/* Calls method(*args) of the generator with profiling on. */
 static PyObject *
 step(ProfiledGenerator *self, const char *method, PyObject *args)
 {
@@ -243,22 +245,7 @@ step(ProfiledGenerator *self, const char *method, PyObject *args)
     PyObject *bound = PyObject_GetAttrString(self->generator, method);
     PyObject *result = bound ? PyObject_CallObject(bound, args) : NULL;
     Py_XDECREF(bound);
-    PyObject *type = NULL, *value = NULL, *traceback = NULL;
-    if (result == NULL) {
-        PyErr_Fetch(&type, &value, &traceback);
-    }
-    if (switch_profiling(self->disable) < 0) {
-        if (result == NULL) {
-            PyErr_Clear();
-        }
-        else {
-            Py_CLEAR(result);
-        }
-    }
-    if (result == NULL && type != NULL) {
-        PyErr_Restore(type, value, traceback);
-    }
-    return result;
+    return switched_off(result, self->disable);
 }
 
 static PyObject *
@@ -320,23 +307,7 @@ generator_next(ProfiledGenerator *self)
     if (switch_profiling(self->enable) < 0) {
         return NULL;
     }
-    PyObject *item = Py_TYPE(self->generator)->tp_iternext(self->generator);
-    PyObject *type = NULL, *value = NULL, *traceback = NULL;
-    if (item == NULL) {
-        PyErr_Fetch(&type, &value, &traceback);
-    }
-    if (switch_profiling(self->disable) < 0) {
-        if (item == NULL) {
-            PyErr_Clear();
-        }
-        else {
-            Py_CLEAR(item);
-        }
-    }
-    if (item == NULL && type != NULL) {
-        PyErr_Restore(type, value, traceback);
-    }
-    return item;
+    return switched_off(Py_TYPE(self->generator)->tp_iternext(self->generator), self->disable);
 }
 
 static PyObject *
