@@ -43,44 +43,47 @@ thread_state_alive(PyThreadState *tstate)
 }
 
 ThreadStack *
+lp_stack_of(Dispatcher *dispatcher, PyThreadState *tstate)
+{
+    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
+        if (stack->tstate == tstate) {
+            return stack;
+        }
+    }
+    /* Reuse the stack of a thread that has ended, so that a program starting
+     * many short threads does not grow the profiler. */
+    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
+        if (!thread_state_alive(stack->tstate)) {
+            lp_clear_stack(stack);
+            stack->by_count = 0;
+            stack->saved_tracefunc = NULL;
+            Py_CLEAR(stack->saved_traceobj);
+            stack->tstate = tstate;
+            stack->generation++;
+            return stack;
+        }
+    }
+    ThreadStack *stack = PyMem_RawCalloc(1, sizeof(ThreadStack));
+    if (stack == NULL) {
+        return NULL;
+    }
+    stack->owner = dispatcher;
+    stack->tstate = tstate;
+    stack->next = dispatcher->stacks;
+    dispatcher->stacks = stack;
+    return stack;
+}
+
+ThreadStack *
 lp_thread_stack_slow(Dispatcher *dispatcher)
 {
-    PyThreadState *tstate = PyThreadState_Get();
-    ThreadStack *stack = NULL;
-    for (ThreadStack *s = dispatcher->stacks; s != NULL; s = s->next) {
-        if (s->tstate == tstate) {
-            stack = s;
-            break;
-        }
+    ThreadStack *stack = lp_stack_of(dispatcher, PyThreadState_Get());
+    if (stack != NULL) {
+        lp_stack_cache.owner = dispatcher;
+        lp_stack_cache.serial = dispatcher->serial;
+        lp_stack_cache.stack = stack;
+        lp_stack_cache.generation = stack->generation;
     }
-    if (stack == NULL) {
-        /* Reuse the stack of a thread that has ended, so that a program
-         * starting many short threads does not grow the profiler. */
-        for (ThreadStack *s = dispatcher->stacks; s != NULL; s = s->next) {
-            if (!thread_state_alive(s->tstate)) {
-                stack = s;
-                lp_clear_stack(stack);
-                stack->by_count = 0;
-                stack->tstate = tstate;
-                stack->generation++;
-                break;
-            }
-        }
-    }
-    if (stack == NULL) {
-        stack = PyMem_RawCalloc(1, sizeof(ThreadStack));
-        if (stack == NULL) {
-            return NULL;
-        }
-        stack->owner = dispatcher;
-        stack->tstate = tstate;
-        stack->next = dispatcher->stacks;
-        dispatcher->stacks = stack;
-    }
-    lp_stack_cache.owner = dispatcher;
-    lp_stack_cache.serial = dispatcher->serial;
-    lp_stack_cache.stack = stack;
-    lp_stack_cache.generation = stack->generation;
     return stack;
 }
 
@@ -289,6 +292,7 @@ dispatcher_dealloc(Dispatcher *self)
     ThreadStack *stack = self->stacks;
     while (stack != NULL) {
         ThreadStack *next = stack->next;
+        Py_XDECREF(stack->saved_traceobj);
         PyMem_RawFree(stack->frames);
         PyMem_RawFree(stack);
         stack = next;

@@ -114,6 +114,49 @@ lp_backend_clear(Dispatcher *dispatcher)
     Py_CLEAR(dispatcher->saved_thread_hook);
 }
 
+/* Another trace function (a debugger, coverage) on a thread lineprof is
+ * about to trace: kept, to be put back when lineprof stops tracing there,
+ * and said once, since it misses the events in between. */
+static void
+save_other_tracer(Dispatcher *dispatcher, ThreadStack *stack, PyThreadState *tstate)
+{
+    if (tstate->c_tracefunc == NULL || tstate->c_tracefunc == trace_event
+            || stack->saved_tracefunc != NULL) {
+        return;
+    }
+    stack->saved_tracefunc = tstate->c_tracefunc;
+    Py_XINCREF(tstate->c_traceobj);
+    Py_XSETREF(stack->saved_traceobj, tstate->c_traceobj);
+    if (!dispatcher->warned_replacing) {
+        dispatcher->warned_replacing = 1;
+        PySys_WriteStderr("lineprof: another trace function (a debugger or coverage?) is "
+                          "active; it is paused while lineprof traces, then restored\n");
+    }
+}
+
+/* Removes lineprof's trace function from a thread, putting back what it
+ * replaced there. */
+static int
+stop_tracing(PyThreadState *tstate, ThreadStack *stack)
+{
+    Py_tracefunc func = stack ? stack->saved_tracefunc : NULL;
+    PyObject *obj = stack ? stack->saved_traceobj : NULL;
+    int result;
+#if PY_VERSION_HEX >= 0x03090000
+    result = _PyEval_SetTrace(tstate, func, obj);
+#else
+    (void)tstate;                   /* 3.8 reaches only the calling thread */
+    PyEval_SetTrace(func, obj);
+    result = 0;
+#endif
+    if (stack != NULL) {
+        stack->saved_tracefunc = NULL;
+        Py_CLEAR(stack->saved_traceobj);
+        lp_clear_stack(stack);
+    }
+    return result;
+}
+
 int
 lp_backend_trace_thread(Dispatcher *dispatcher, ThreadStack *stack, int on)
 {
@@ -121,24 +164,11 @@ lp_backend_trace_thread(Dispatcher *dispatcher, ThreadStack *stack, int on)
         return 0;       /* every thread is traced already */
     }
     if (on) {
+        save_other_tracer(dispatcher, stack, PyThreadState_Get());
         PyEval_SetTrace(trace_event, (PyObject *)dispatcher);
+        return 0;
     }
-    else {
-        PyEval_SetTrace(NULL, NULL);
-        lp_clear_stack(stack);
-    }
-    return 0;
-}
-
-static ThreadStack *
-stack_of(Dispatcher *dispatcher, PyThreadState *tstate)
-{
-    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
-        if (stack->tstate == tstate) {
-            return stack;
-        }
-    }
-    return NULL;
+    return stop_tracing(PyThreadState_Get(), stack);
 }
 
 static int
@@ -177,35 +207,30 @@ int
 lp_backend_trace_all_threads(Dispatcher *dispatcher, int on)
 {
     PyThreadState *current = PyThreadState_Get();
-    if (on) {
-        PyEval_SetTrace(trace_event, (PyObject *)dispatcher);
-    }
 #if PY_VERSION_HEX >= 0x03090000
     PyInterpreterState *interp = lp_interpreter_of(current);
     for (PyThreadState *tstate = PyInterpreterState_ThreadHead(interp); tstate != NULL;
             tstate = PyThreadState_Next(tstate)) {
-        if (tstate == current) {
-            continue;
-        }
-        ThreadStack *stack = stack_of(dispatcher, tstate);
-        if (!on && stack != NULL && stack->by_count > 0) {
-            continue;   /* a decorated call is running there */
-        }
-        if (_PyEval_SetTrace(tstate, on ? trace_event : NULL, on ? (PyObject *)dispatcher : NULL) < 0) {
+#else
+    for (PyThreadState *tstate = current; tstate != NULL; tstate = NULL) {
+#endif
+        ThreadStack *stack = lp_stack_of(dispatcher, tstate);
+        if (stack == NULL) {
+            PyErr_NoMemory();
             return -1;
         }
-        if (stack != NULL && !on) {
-            lp_clear_stack(stack);
-        }
-    }
-#endif
-    if (!on) {
-        ThreadStack *stack = stack_of(dispatcher, current);
-        if (stack == NULL || stack->by_count == 0) {
-            PyEval_SetTrace(NULL, NULL);
-            if (stack != NULL) {
-                lp_clear_stack(stack);
+        if (on) {
+            save_other_tracer(dispatcher, stack, tstate);
+#if PY_VERSION_HEX >= 0x03090000
+            if (_PyEval_SetTrace(tstate, trace_event, (PyObject *)dispatcher) < 0) {
+                return -1;
             }
+#else
+            PyEval_SetTrace(trace_event, (PyObject *)dispatcher);
+#endif
+        }
+        else if (stack->by_count == 0 && stop_tracing(tstate, stack) < 0) {
+            return -1;  /* (a decorated call running there keeps tracing) */
         }
     }
     return set_thread_hook(dispatcher, on);

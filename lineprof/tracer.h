@@ -86,6 +86,8 @@ typedef struct ThreadStack {
     int capacity;
     FrameRecord *frames;
     int by_count;                   /* enable_by_count() nesting on this thread */
+    Py_tracefunc saved_tracefunc;   /* settrace: the trace function lineprof */
+    PyObject *saved_traceobj;       /* replaced on this thread, to restore (strong) */
     uint64_t line_events;           /* line events handled on this thread */
     int64_t own_ticks;              /* the tracer's own time in all events */
 } ThreadStack;
@@ -112,6 +114,7 @@ typedef struct Dispatcher {
 #else
     Py_ssize_t trace_lines_offset;  /* of PyFrameObject.f_trace_lines, or -1 */
     PyObject *saved_thread_hook;    /* what threading.settrace had before us */
+    int warned_replacing;           /* said once that another tracer was paused */
 #endif
 } Dispatcher;
 
@@ -156,6 +159,8 @@ lp_registry_find(const CodeRegistry *registry, const PyObject *code)
 /* ---- threads ----------------------------------------------------------- */
 
 ThreadStack *lp_thread_stack_slow(Dispatcher *dispatcher);
+/* The stack of any thread of the interpreter, made if it has none. */
+ThreadStack *lp_stack_of(Dispatcher *dispatcher, PyThreadState *tstate);
 
 /* initial-exec: the per-event path reaches the variable through the thread
  * pointer directly instead of calling __tls_get_addr (a shared object's

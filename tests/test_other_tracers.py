@@ -1,0 +1,66 @@
+"""lineprof beside another trace function (a debugger, coverage.py).
+
+On 3.8-3.11 a thread has one trace function: lineprof pauses the one it finds,
+says so once on stderr, and puts it back when it stops tracing. On 3.12+
+lineprof uses sys.monitoring, so the other tracer keeps running throughout."""
+import sys
+import textwrap
+
+import pytest
+
+from conftest import run_python
+
+PROGRAM = textwrap.dedent("""
+    import sys
+    from lineprof import LineProfiler
+
+    seen = []
+    def tracer(frame, event, arg):
+        seen.append((frame.f_code.co_name, event))
+        return tracer
+
+    def work(n):
+        total = 0
+        for i in range(n):
+            total += i
+        return total
+
+    def after():
+        return 1
+
+    profiler = LineProfiler()
+    sys.settrace(tracer)
+    if MODE == "decorated":
+        profiler(work)(10)
+    else:
+        profiler.add_function(work)
+        profiler.enable()
+        work(10)
+        profiler.disable()
+    restored = sys.gettrace() is tracer
+    after()
+    sys.settrace(None)
+    (lines,) = profiler.get_stats().timings.values()
+    print("restored", restored)
+    print("after-seen", ("after", "call") in seen)
+    print("work-seen", ("work", "call") in seen)
+    print("hits", sorted((ln, h) for ln, h, _ in lines))
+""")
+
+
+@pytest.mark.parametrize("mode", ["decorated", "enable"])
+def test_another_trace_function_is_restored(tmp_path, mode):
+    result = run_python(["-c", "MODE = %r\n" % mode + PROGRAM], tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    # Lines 12-15 (after the MODE line) are the body of work: exact hits despite the other tracer.
+    assert out["hits"] == "[(12, 1), (13, 11), (14, 10), (15, 1)]"
+    assert out["restored"] == "True"
+    assert out["after-seen"] == "True"
+    warning = "lineprof: another trace function (a debugger or coverage?) is active"
+    if sys.version_info < (3, 12):
+        assert result.stderr.count(warning) == 1
+        assert out["work-seen"] == "False"      # paused while lineprof traced
+    else:
+        assert warning not in result.stderr
+        assert out["work-seen"] == "True"       # both tools see the call
