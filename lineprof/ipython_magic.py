@@ -1,0 +1,246 @@
+"""The IPython magics %lprun and %%lprun, registered by ``%load_ext lineprof``.
+
+    %lprun -f FUNC [-f FUNC2 ...] [-m MODULE ...] [options] statement
+    %%lprun -f FUNC [-m MODULE ...] [options]
+    cell body
+
+%lprun runs one statement, %%lprun the cell body, in the user's namespace
+with the given functions profiled, then shows the line-by-line report: the
+plain-text report in a terminal, an HTML table in Jupyter.
+
+Options:
+  -f FUNC    profile FUNC, an expression evaluated in the user's namespace
+             (a function, method, class...); may be repeated.
+  -m MODULE  import MODULE and profile every function and class defined in
+             it; may be repeated.
+  -D FILE    also write the profile to FILE (.lprof, for python -m lineprof).
+  -T FILE    also write the text report to FILE.
+  -r         return the LineProfiler.
+  -s, -z     leave out the functions that were never called.
+  -u UNIT    show times in UNIT seconds (e.g. 1e-3 for milliseconds).
+
+At least one -f or -m is needed. Options come before the statement, which is
+run as written; ``--`` ends the options if the statement itself starts with
+a minus sign. Option values may be quoted ("my file.lprof"). If the code
+raises SystemExit or KeyboardInterrupt, the profile collected until then is
+still shown.
+"""
+import html
+import importlib
+import io
+import re
+
+from lineprof.profiler import LineProfiler
+from lineprof.text_report import _cells, _source_lines
+
+_FLAGS = "rsz"
+_VALUED = "fmDTu"
+# One argument: a quoted string (quotes dropped later) or a run of non-blanks.
+_ARGUMENT = re.compile(r"""\s*("[^"]*"|'[^']*'|\S+)""")
+
+
+def register_magics(ipython):
+    """Registers %lprun and %%lprun with the IPython shell."""
+    ipython.register_magics(_make_magics_class())
+
+
+def _make_magics_class():
+    # IPython is imported here, not at the top, so that `import lineprof`
+    # does not need it.
+    from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+    @magics_class
+    class LineProfilerMagics(Magics):
+        @line_cell_magic
+        def lprun(self, line, cell=None):
+            """Profiles a statement (%lprun) or a cell (%%lprun) line by line.
+
+            %lprun -f FUNC [-f FUNC ...] [-m MODULE ...] [-D FILE] [-T FILE]
+                   [-r] [-s] [-z] [-u UNIT] statement
+
+            See `lineprof.ipython_magic` for the options."""
+            return run_lprun(self.shell, line, cell)
+
+    return LineProfilerMagics
+
+
+def split_options(line):
+    """Splits the magic's line into ({letter: [values]}, statement).
+
+    The statement is the rest of the line exactly as typed: IPython's
+    parse_options would re-join it from shell words and so collapse spaces
+    inside its string literals."""
+    from IPython.core.error import UsageError
+    options = {}
+    position = 0
+    while True:
+        match = _ARGUMENT.match(line, position)
+        if not match or not match.group(1).startswith("-") or match.group(1) == "-":
+            break
+        position = match.end()
+        if match.group(1) == "--":
+            break
+        letters = match.group(1)[1:]
+        while letters:
+            letter, letters = letters[0], letters[1:]
+            if letter in _FLAGS:
+                options.setdefault(letter, []).append(True)
+            elif letter in _VALUED:
+                if not letters:     # the value is the next argument: -f func
+                    value = _ARGUMENT.match(line, position)
+                    if not value:
+                        raise UsageError("%%lprun: option -%s needs a value" % letter)
+                    letters, position = value.group(1), value.end()
+                options.setdefault(letter, []).append(_unquoted(letters))
+                letters = ""
+            else:
+                raise UsageError("%%lprun: unknown option -%s (options: -f -m -D -T -r -s -z -u)"
+                                 % letter)
+    return options, line[position:].strip()
+
+
+def _unquoted(text):
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+def run_lprun(shell, line, cell=None):
+    """Does the work of %lprun / %%lprun; returns the profiler if -r is given."""
+    from IPython.core.error import UsageError
+    from IPython.display import display
+
+    options, statement = split_options(line)
+    if not options.get("f") and not options.get("m"):
+        raise UsageError("%lprun: name the functions to profile with -f FUNC or -m MODULE")
+    if cell is not None:
+        if statement:
+            raise UsageError("%%%%lprun: the magic's line takes options only, not %r" % statement)
+        source = shell.transform_cell(cell)
+        # Cached under a name of its own so that linecache (the report, tracebacks) finds it.
+        code = compile(source, shell.compile.cache(source, shell.execution_count), "exec")
+    elif statement:
+        code = statement
+    else:
+        raise UsageError("%lprun: no statement to run (usage: %lprun -f FUNC statement)")
+    output_unit = None
+    if options.get("u"):
+        try:
+            output_unit = float(options["u"][-1])
+        except ValueError:
+            output_unit = 0.0
+        if not output_unit > 0:
+            raise UsageError("%%lprun: -u needs a positive number of seconds, not %r"
+                             % options["u"][-1])
+
+    profiler = LineProfiler()
+    global_ns, local_ns = shell.user_global_ns, shell.user_ns
+    for expression in options.get("f", ()):
+        try:
+            function = eval(expression, global_ns, local_ns)
+        except Exception as error:
+            raise UsageError("%%lprun: could not evaluate -f %s: %s: %s"
+                             % (expression, type(error).__name__, error)) from None
+        try:
+            if isinstance(function, type):
+                profiler.add_class(function)
+            else:
+                profiler.add_function(function)
+        except TypeError as error:
+            raise UsageError("%%lprun: -f %s: %s" % (expression, error)) from None
+    for module_name in options.get("m", ()):
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:
+            raise UsageError("%%lprun: could not import -m %s: %s: %s"
+                             % (module_name, type(error).__name__, error)) from None
+        profiler.add_module(module)
+
+    try:
+        profiler.runctx(code, global_ns, local_ns)
+    except (SystemExit, KeyboardInterrupt) as error:
+        # The profile up to here is what the user wants to see.
+        print("*** %s exception caught in code being profiled." % type(error).__name__)
+
+    report = LineProfileReport(profiler.get_stats(), output_unit=output_unit,
+                               stripzeros=bool(options.get("s") or options.get("z")))
+    display(report)
+    try:
+        if options.get("D"):
+            filename = options["D"][-1]
+            report.stats.to_file(filename)
+            print("*** Profile stats pickled to file %r." % filename)
+        if options.get("T"):
+            filename = options["T"][-1]
+            with open(filename, "w", encoding="utf-8") as stream:
+                stream.write(report.text())
+            print("*** Profile printout saved to text file %r." % filename)
+    except OSError as error:
+        raise UsageError("%%lprun: could not write %s: %s" % (filename, error)) from None
+    return profiler if options.get("r") else None
+
+
+class LineProfileReport:
+    """A profile as IPython displays it: the text report in a terminal
+    (repr), an HTML table in a notebook (_repr_html_)."""
+
+    def __init__(self, stats, output_unit=None, stripzeros=False):
+        self.stats = stats
+        self.output_unit = output_unit
+        self.stripzeros = stripzeros
+
+    def text(self):
+        """The report exactly as LineProfiler.print_stats writes it."""
+        stream = io.StringIO()
+        self.stats.print(stream=stream, output_unit=self.output_unit, stripzeros=self.stripzeros)
+        return stream.getvalue()
+
+    def __repr__(self):
+        return self.text()
+
+    def _repr_pretty_(self, printer, cycle):
+        # IPython ends the display with a newline of its own.
+        printer.text(self.text().rstrip("\n"))
+
+    def _repr_html_(self):
+        unit = self.stats.unit
+        output_unit = self.output_unit or unit
+        parts = ['<div class="lineprof-report">',
+                 "<p>Timer unit: %s s</p>" % html.escape("%g" % output_unit)]
+        for (filename, first_lineno, name), timings in sorted(self.stats.timings.items()):
+            if self.stripzeros and not any(hits for _, hits, _ in timings):
+                continue
+            parts.append(_function_html(filename, first_lineno, name, timings, unit,
+                                        unit / output_unit))
+        parts.append("</div>")
+        return "\n".join(parts)
+
+
+_CELL = '<td style="text-align:right;padding:0 0.5em">%s</td>'
+_CODE_CELL = ('<td style="text-align:left;padding:0 0.5em">'
+              '<pre style="margin:0;background:none"><code>%s</code></pre></td>')
+
+
+def _function_html(filename, first_lineno, name, timings, unit, scalar):
+    """One function's heading and table."""
+    total_time = sum(time for _, _, time in timings)
+    heading = ("<h4>%s</h4>\n<p>File: <code>%s</code>, line %d &mdash; total time: %g s</p>"
+               % (html.escape(name), html.escape(filename), first_lineno, total_time * unit))
+    source = _source_lines(filename, first_lineno, timings)
+    if source is None:
+        heading += "\n<p>Source not found; only the profiled lines are listed.</p>"
+        numbered = [(lineno, "") for lineno, _, _ in timings]
+    else:
+        numbered = list(enumerate(source, first_lineno))
+    cells = _cells(timings, scalar, total_time)
+    header = "".join('<th style="text-align:%s;padding:0 0.5em">%s</th>'
+                     % ("left" if title == "Line Contents" else "right", title)
+                     for title in ("Line #", "Hits", "Time", "Per Hit", "% Time", "Line Contents"))
+    rows = ["<tr>%s</tr>" % header]
+    for lineno, line in numbered:
+        numbers = (str(lineno),) + cells.get(lineno, ("", "", "", ""))
+        rows.append("<tr>%s%s</tr>" % ("".join(_CELL % number.strip() for number in numbers),
+                                       _CODE_CELL % html.escape(line.rstrip("\r\n"))))
+    table = '<table style="border-collapse:collapse;font-family:monospace">\n%s\n</table>' % (
+        "\n".join(rows))
+    return heading + "\n" + table
