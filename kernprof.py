@@ -3,6 +3,8 @@
 
     kernprof -l -v script.py [args...]     line by line, for @profile functions
     kernprof script.py                     the whole program, with cProfile
+    kernprof -l -v -p mypkg script.py      every function of mypkg, no decorators
+    kernprof -l -v notebook.ipynb          the code cells of a notebook, in order
 
 With -l the functions decorated with @profile (put in the builtins; `-l`
 implies `-b`) or with lineprof.profile are timed line by line and the profile
@@ -11,6 +13,9 @@ is written to <script>.lprof; without it, cProfile profiles the whole program
 snakeviz and gprof2dot read. The profile is written however the program ends:
 normally, with an exception, sys.exit or Ctrl-C; kernprof then exits with the
 program's status.
+
+Defaults for the options can be kept in [tool.lineprof] of pyproject.toml
+(see lineprof.config); the command line wins.
 """
 import argparse
 import builtins
@@ -24,8 +29,12 @@ import traceback
 import types
 
 import lineprof
-from lineprof.cmdline import OneLineErrorParser, add_report_options, silence_stdout
+from lineprof import calibration, notebook
+from lineprof.autoprofile import AutoProfiler, Target, TargetError
+from lineprof.cmdline import (OneLineErrorParser, add_report_options, positive_float,
+                              read_config, show_report, silence_stdout)
 from lineprof.datafile import LprofFormatError, write_atomically
+from lineprof.periodic import PeriodicWriter
 
 EXIT_INTERRUPTED = 130
 DEFAULT_VIEW_UNIT = 1e-6
@@ -60,13 +69,22 @@ def build_parser():
                         help="show the report after saving it")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="say nothing but the report (with -v) and errors")
-    parser.add_argument("-r", "--rich", action="store_true",
-                        help="colour (accepted; this version prints plain text and says so)")
     add_report_options(parser, DEFAULT_VIEW_UNIT, "unit of the times shown, in seconds "
                                                   "(default: 1e-6)")
     parser.add_argument("--no-compensation", action="store_true",
                         help="do not subtract the calibrated per-event cost of tracing "
                              "from line times")
+    parser.add_argument("-p", "--prof-mod", action="append", metavar="TARGETS",
+                        help="profile every function of these, without decorators: a "
+                             "comma-separated list of modules, dotted function or class "
+                             "names, files or package folders (repeatable; implies -l)")
+    parser.add_argument("--prof-imports", action="store_true",
+                        help="with -p, also profile the modules that the targets import "
+                             "(one level, not what those import)")
+    parser.add_argument("-i", "--output-interval", type=positive_float, nargs="?", const=1.0,
+                        metavar="SECONDS",
+                        help="with -l, also write the profile every SECONDS seconds while "
+                             "the program runs (default 1 when given without a number)")
     parser.add_argument("-m", dest="module", action="store_true",
                         help="the program is a module, run as 'python -m' runs it")
     parser.add_argument("-c", dest="command", action="store_true",
@@ -96,8 +114,12 @@ class Program:
     def __init__(self, options):
         self.options = options
         self.kind = "module" if options.module else "command" if options.command else (
-            "stdin" if options.program == "-" else "script")
+            "stdin" if options.program == "-" else
+            "notebook" if options.program.endswith(".ipynb") else "script")
         self.name = options.program
+        self.autoprofiler = None        # set by kernprof -p
+        self.notebook_cells = None
+        self.uses_ipython = False
 
     def default_outfile(self, line_by_line):
         stem = {"command": "kernprof_command", "stdin": "kernprof_stdin"}.get(
@@ -106,7 +128,8 @@ class Program:
 
     def prepare(self):
         """Sets sys.argv and sys.path[0] as python would, and returns the code
-        to run (None for a module, which runpy runs)."""
+        to run (None for a module, which runpy runs, and for a notebook, whose
+        cells are compiled as they run)."""
         args = self.options.args
         if self.kind == "module":
             sys.argv = [self.name] + args
@@ -126,21 +149,36 @@ class Program:
                 path, "is a directory" if os.path.isdir(path) else "no such file"))
         sys.argv = [path] + args
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        if self.kind == "notebook":
+            return self._prepare_notebook(path)
         try:
             with open(path, "rb") as stream:
                 source = stream.read()
         except OSError as error:
             raise KernprofError("can't open file %r: %s" % (path, error.strerror))
+        # A script exported from a notebook calls get_ipython() for its magics:
+        # it runs as `ipython script.py` would, when IPython is there.
+        self.uses_ipython = b"get_ipython()" in source and notebook.ipython_available()
         # Absolute, as python 3.9+ makes it: the report then finds the file
         # from any folder.
         return self._compile(source, os.path.abspath(path))
+
+    def _prepare_notebook(self, path):
+        try:
+            self.notebook_cells = notebook.code_cells(path)
+        except notebook.NotebookError as error:
+            raise KernprofError(str(error))
+        self.uses_ipython = any(needs for _, _, needs in self.notebook_cells)
+        for filename, source, needs_ipython in self.notebook_cells:
+            if not needs_ipython:
+                self._compile(source, filename)     # a syntax error is found before anything runs
+        return None
 
     @staticmethod
     def _compile(source, filename):
         if isinstance(source, str) and filename.startswith("<"):
             # So that the report can show lines of code that has no file.
-            lines = source.splitlines(True)
-            linecache.cache[filename] = (len(source), None, lines, filename)
+            notebook.cache_source(filename, source)
         try:
             return compile(source, filename, "exec", dont_inherit=True)
         except (SyntaxError, ValueError) as error:
@@ -150,25 +188,39 @@ class Program:
             raise KernprofError("%s cannot be compiled: %s%s" % (
                 filename, getattr(error, "msg", None) or error, where))
 
-    def run(self, code, profiler, line_by_line, builtin):
-        """Runs the program; returns its exit status."""
+    def _execute(self, code, main_module):
+        namespace = main_module.__dict__
+        shell = notebook.make_shell(main_module) if self.uses_ipython else None
+        if self.kind == "notebook":
+            for filename, source, _ in self.notebook_cells:
+                if shell is not None:
+                    source = notebook.to_python(shell, source)
+                cell_code = self._compile(source, filename)
+                if self.autoprofiler is not None:
+                    self.autoprofiler.add_script(cell_code, os.path.abspath(self.name))
+                exec(cell_code, namespace)
+        elif code is None:
+            runpy.run_module(self.name, run_name="__main__", alter_sys=True)
+        else:
+            if self.autoprofiler is not None:
+                self.autoprofiler.add_script(code, code.co_filename)
+            exec(code, namespace)
+
+    def run(self, code, profiler, profile_everything):
+        """Runs the program; returns its exit status. profile_everything: the
+        profiler is on for the whole run (cProfile without -b, kernprof -p),
+        not only inside decorated calls."""
         main_module = types.ModuleType("__main__")
         main_module.__dict__["__builtins__"] = builtins
-        if self.kind == "script":
+        if self.kind in ("script", "notebook"):
             main_module.__file__ = os.path.abspath(self.name)
         saved_main = sys.modules.get("__main__")
         sys.modules["__main__"] = main_module
-        # Line mode is switched on by the decorated calls themselves; cProfile
-        # without -b profiles everything the program does.
-        profile_everything = not line_by_line and not builtin
         try:
             if profile_everything:
                 profiler.enable()
             try:
-                if code is None:
-                    runpy.run_module(self.name, run_name="__main__", alter_sys=True)
-                else:
-                    exec(code, main_module.__dict__)
+                self._execute(code, main_module)
             finally:
                 if profile_everything:
                     profiler.disable()
@@ -178,12 +230,14 @@ class Program:
             _print_program_traceback()
             return EXIT_INTERRUPTED
         except ImportError as error:
-            if code is None and not _program_frames(error.__traceback__):
+            if code is None and self.kind == "module" and not _program_frames(error.__traceback__):
                 # runpy's own refusal (a package without __main__, ...), not
                 # an import inside the program: one line, as python gives.
                 raise KernprofError(str(error))
             _print_program_traceback()
             return 1
+        except KernprofError:
+            raise
         except BaseException:
             _print_program_traceback()
             return 1
@@ -311,10 +365,7 @@ def _save(profiler, options, line_by_line):
 def _show(profiler, options, line_by_line, saved):
     if line_by_line:
         if options.view:
-            if options.rich and not options.quiet:
-                print("kernprof: --rich needs a later lineprof feature; showing plain text")
-            profiler.print_stats(output_unit=options.unit, stripzeros=options.skip_zero,
-                                 summarize=options.summarize)
+            show_report(profiler.get_stats(), options)
         elif saved and not options.quiet:
             print("Inspect results with:\n%s -m lineprof %s" % (_python_command(), options.outfile))
     else:
@@ -339,22 +390,34 @@ def main(argv=None):
 def _main(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     own, program_args = _split_program(argv)
-    options = build_parser().parse_args(own + program_args)
-    line_by_line = options.line_by_line
+    parser = build_parser()
+    config = read_config(parser, own, "kernprof")
+    if config is None:
+        return 2
+    # A list from the file is replaced, not extended, by -p on the command line.
+    parser.set_defaults(prof_mod=None)
+    options = parser.parse_args(own + program_args)
+    if options.prof_mod is None:
+        options.prof_mod = config.get("prof_mod")
+    line_by_line = options.line_by_line or bool(options.prof_mod)
     builtin = options.builtin or line_by_line
+    if options.output_interval and not line_by_line:
+        sys.stderr.write("kernprof: -i/--output-interval needs -l (line-by-line profiling)\n")
+        return 2
     program = Program(options)
     if options.outfile is None:
         options.outfile = program.default_outfile(line_by_line)
 
-    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    saved_argv, saved_path, saved_meta_path = sys.argv[:], sys.path[:], sys.meta_path[:]
     try:
         try:
             _check_writable(options.outfile)
             if options.setup:
                 _run_setup(options.setup)
             code = program.prepare()
-            if code is None:
+            if code is None and program.kind == "module":
                 _check_runnable_module(program.name)
+            targets = _targets(options.prof_mod)
         except KernprofError as error:
             sys.stderr.write("kernprof: %s\n" % error)
             return 1
@@ -363,16 +426,33 @@ def _main(argv):
             profiler = lineprof.LineProfiler(compensation=not options.no_compensation)
         else:
             profiler = ContextualProfile()
+        if targets:
+            program.autoprofiler = AutoProfiler(profiler, targets, options.prof_imports)
+            program.autoprofiler.start()
         lineprof.profile.attach(profiler)
         if builtin:
             builtins.__dict__["profile"] = profiler
+        writer = None
+        if options.output_interval:
+            if not options.no_compensation:
+                calibration.event_cost()    # measured here, not from the writer's thread
+            writer = PeriodicWriter(lambda: profiler.dump_stats(options.outfile),
+                                    options.output_interval)
+            writer.start()
+        # cProfile without -b, and -p, profile the whole run; otherwise
+        # profiling is switched on by the decorated calls themselves.
+        profile_everything = bool(targets) or not (line_by_line or builtin)
         try:
-            status = program.run(code, profiler, line_by_line, builtin)
+            status = program.run(code, profiler, profile_everything)
         except KernprofError as error:
             sys.stderr.write("kernprof: %s\n" % error)
             status = 1
         finally:
             lineprof.profile.attach(None)
+            if writer is not None:
+                writer.stop()
+            if program.autoprofiler is not None:
+                program.autoprofiler.stop()
         saved = _save(profiler, options, line_by_line)
         _show(profiler, options, line_by_line, saved)
         return status if saved else (status or 1)
@@ -380,7 +460,16 @@ def _main(argv):
         sys.stderr.write("kernprof: %s\n" % error)
         return 1
     finally:
-        sys.argv[:], sys.path[:] = saved_argv, saved_path
+        sys.argv[:], sys.path[:], sys.meta_path[:] = saved_argv, saved_path, saved_meta_path
+
+
+def _targets(prof_mod):
+    """The -p targets: each -p takes a comma-separated list."""
+    try:
+        return [Target(text.strip()) for entry in prof_mod or ()
+                for text in entry.split(",") if text.strip()]
+    except TargetError as error:
+        raise KernprofError(str(error))
 
 
 if __name__ == "__main__":

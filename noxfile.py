@@ -37,7 +37,9 @@ _put_pyenv_pythons_on_path()
 @nox.session(python=PYTHONS)
 def tests(session):
     session.env["LINEPROF_STRICT"] = "1"
-    session.install("pytest")
+    # The optional extras are installed so that the features they enable are
+    # tested; the tests of running without them hide them from the program.
+    session.install("pytest", "ipython", "nbformat", "rich", "tomli")
     # The cross-check against line_profiler runs where it installs.
     session.run("python", "-m", "pip", "install", "-q", "line_profiler", success_codes=[0, 1])
     session.install("--force-reinstall", "--no-deps", ".")

@@ -4,6 +4,7 @@ import argparse
 import os
 import sys
 
+from lineprof import config
 from lineprof.datafile import LprofFormatError
 from lineprof.stats import LineStats
 
@@ -29,6 +30,17 @@ def positive_float(text):
     return value
 
 
+def positive_int(text):
+    """argparse type: a whole number greater than zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a whole number: %r" % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be positive: %r" % text)
+    return value
+
+
 def add_report_options(parser, default_unit, unit_help):
     """The options of the report that kernprof and the viewer share."""
     parser.add_argument("-u", "--unit", type=positive_float, default=default_unit, help=unit_help)
@@ -36,6 +48,51 @@ def add_report_options(parser, default_unit, unit_help):
                         help="hide functions that were never called")
     parser.add_argument("--summarize", action="store_true",
                         help="end the report with one line per function: its total time")
+    parser.add_argument("-r", "--rich", action="store_true",
+                        help="colour and syntax highlighting with 'rich' when it is installed "
+                             "(plain text otherwise, or when the output is not a terminal "
+                             "or NO_COLOR is set)")
+    parser.add_argument("--top", type=positive_int, metavar="N",
+                        help="show only the N lines with the most time, across all functions")
+    parser.add_argument("--config", metavar="FILE",
+                        help="read defaults from [tool.lineprof] in this TOML file "
+                             "(default: the nearest pyproject.toml)")
+    parser.add_argument("--no-config", action="store_true",
+                        help="read no configuration file")
+
+
+def read_config(parser, argv, prefix):
+    """Sets the parser's defaults from [tool.lineprof]; returns the values
+    read, or None after printing a one-line error."""
+    try:
+        values, _ = config.load(*config.options_in(argv))
+    except config.ConfigError as error:
+        sys.stderr.write("%s: %s\n" % (prefix, error))
+        return None
+    dests = {action.dest for action in parser._actions}
+    parser.set_defaults(**{dest: value for dest, value in values.items() if dest in dests})
+    return values
+
+
+def show_report(stats, options, stream=None):
+    """Prints stats as the options ask: the lines of --top, the rich report
+    of -r, or the text report."""
+    if options.top:
+        from lineprof.top_report import show_top
+        show_top(stats.timings, stats.unit, options.top, output_unit=options.unit, stream=stream)
+        return
+    if options.rich:
+        from lineprof import rich_report
+        if rich_report.available():
+            rich_report.show_rich(stats.timings, stats.unit, output_unit=options.unit,
+                                  stream=stream, stripzeros=options.skip_zero,
+                                  sort=getattr(options, "sort", False),
+                                  summarize=options.summarize)
+            return
+        sys.stderr.write("lineprof: --rich needs the 'rich' package (pip install rich); "
+                         "showing plain text\n")
+    stats.print(stream=stream, output_unit=options.unit, stripzeros=options.skip_zero,
+                summarize=options.summarize, sort=getattr(options, "sort", False))
 
 
 def build_parser():
@@ -69,12 +126,14 @@ def _main(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["show"]:
         argv = argv[1:]
-    options = build_parser().parse_args(argv)
+    parser = build_parser()
+    if read_config(parser, argv, "lineprof") is None:
+        return 2
+    options = parser.parse_args(argv)
     try:
         stats = LineStats.from_files(*options.files)
     except LprofFormatError as error:
         sys.stderr.write("lineprof: %s\n" % error)
         return 1
-    stats.print(output_unit=options.unit, stripzeros=options.skip_zero,
-                summarize=options.summarize, sort=options.sort)
+    show_report(stats, options)
     return 0

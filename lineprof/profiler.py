@@ -65,7 +65,9 @@ class LineProfiler:
 
     def __init__(self, *functions, compensation=True):
         self._tracer = _tracer.Tracer()
-        self._codes = []
+        self._codes = []            # in the order added, for the report
+        # By identity: equal code objects of two files are two functions.
+        self._code_ids = set()
         self.functions = []
         self.compensation = compensation
         self.start_time = time.time()
@@ -80,10 +82,11 @@ class LineProfiler:
         code = _code_of(func)
         if code is None:
             raise TypeError("lineprof: cannot profile %r: it has no Python code" % (func,))
-        if code in self._codes:
+        if id(code) in self._code_ids:
             return 0
         self._tracer.add_code(code, *_line_range(code))
         self._codes.append(code)
+        self._code_ids.add(id(code))
         if not isinstance(func, types.CodeType):
             self.functions.append(func)
         return 1

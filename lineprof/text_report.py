@@ -20,6 +20,8 @@ import linecache
 import os
 import sys
 
+from lineprof import notebook
+
 # Minimum widths of the numeric columns: line, hits, time, per hit, % time.
 _WIDTHS = (6, 9, 12, 8, 8)
 _HEADER = ("Line #", "Hits", "Time", "Per Hit", "% Time", "Line Contents")
@@ -45,7 +47,8 @@ def _cells(timings, scalar, total_time):
 
 def _source_lines(filename, start_lineno, timings):
     """The function's source lines, or None if the file cannot be read."""
-    if not os.path.exists(filename) and not linecache.getlines(filename):
+    if not os.path.exists(filename) and not linecache.getlines(filename) \
+            and not notebook.cache_cell_of(filename):
         return None
     linecache.checkcache(filename)
     all_lines = linecache.getlines(filename)

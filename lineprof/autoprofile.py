@@ -1,0 +1,260 @@
+"""Profiling without decorators: `kernprof -l -p TARGETS`.
+
+A target is a module name (`pkg.mod`), a dotted name inside a module
+(`pkg.mod.func`, `pkg.mod.Class`), a file path or a package folder. Every
+function defined there is profiled, methods and nested functions included.
+
+How: functions are registered by their code objects, found by walking the
+compiled module's constants (a function's code holds the code of the
+functions and classes defined in it), before the module runs. The code of a
+module that is imported later is taken from an import hook that wraps the
+module's loader; a module that was imported already is profiled through its
+live functions and classes (LineProfiler.add_module). No source is rewritten,
+so line numbers and tracebacks stay the program's own.
+
+`--prof-imports` adds, once, the modules that the targets (or the profiled
+script) import themselves: not what those modules import in turn.
+"""
+import ast
+import importlib.abc
+import importlib.util
+import inspect
+import os
+import sys
+import types
+
+# Set on the code of functions (not of modules or class bodies).
+_FUNCTION_FLAGS = inspect.CO_OPTIMIZED | inspect.CO_NEWLOCALS
+
+
+class TargetError(Exception):
+    """A target that names nothing: reported as one line."""
+
+
+def function_codes(code, prefix=""):
+    """(qualname, code) of every function defined in code, nested ones too.
+    Comprehensions and lambdas are left out: their lines belong to the
+    function they are written in."""
+    for const in code.co_consts:
+        if not isinstance(const, types.CodeType) or const.co_name.startswith("<"):
+            continue
+        qualname = prefix + const.co_name
+        child_is_function = const.co_flags & _FUNCTION_FLAGS == _FUNCTION_FLAGS
+        if child_is_function:
+            yield qualname, const
+        inner = qualname + (".<locals>." if child_is_function else ".")
+        yield from function_codes(const, inner)
+
+
+class Target:
+    """One entry of -p: a module (and, optionally, a name inside it) or a path."""
+
+    def __init__(self, text):
+        self.text = text
+        self.path = None
+        self.module = None
+        self.qualname = None        # only this name (and what it holds) in the module
+        if text.endswith(".py") or os.sep in text or os.path.exists(text):
+            self.path = os.path.abspath(text)
+            if not os.path.exists(self.path):
+                raise TargetError("-p %s: no such file or folder" % text)
+        else:
+            self.module, self.qualname = _split_dotted(text)
+
+    def matches_file(self, filename):
+        if self.path is None or not filename:
+            return False
+        filename = os.path.abspath(filename)
+        return filename == self.path or (os.path.isdir(self.path) and
+                                         filename.startswith(self.path.rstrip(os.sep) + os.sep))
+
+    def matches_module(self, name):
+        """A package's name takes in its submodules, as coverage's --source does."""
+        if self.module is None:
+            return False
+        return name == self.module or (self.qualname is None and
+                                       name.startswith(self.module + "."))
+
+    def wants(self, qualname):
+        return self.qualname is None or qualname == self.qualname or \
+            qualname.startswith(self.qualname + ".")
+
+
+def _split_dotted(text):
+    """'pkg.mod.Class.method' -> ('pkg.mod', 'Class.method'): the longest
+    prefix that is a module."""
+    parts = text.split(".")
+    for end in range(len(parts), 0, -1):
+        name = ".".join(parts[:end])
+        try:
+            found = name in sys.modules or importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if found:
+            return name, ".".join(parts[end:]) or None
+    raise TargetError("-p %s: no module of that name" % text)
+
+
+class AutoProfiler:
+    """Registers the functions of the targets with a LineProfiler as their
+    modules are compiled or imported."""
+
+    def __init__(self, profiler, targets, prof_imports=False):
+        self.profiler = profiler
+        self.targets = list(targets)
+        self.prof_imports = prof_imports
+        self._import_targets = []   # added by --prof-imports: whole modules, once
+        self._finder = _ProfilingFinder(self)
+
+    # ---- the program's own code ---------------------------------------------
+
+    def add_script(self, code, filename):
+        """Called with the script's compiled code before it runs."""
+        targeted = [t for t in self.targets if t.matches_file(filename)]
+        if targeted:
+            self._register(code, targeted)
+            self._add_imports_of(code, filename, package=None)
+
+    # ---- modules -------------------------------------------------------------
+
+    def start(self):
+        """Profiles targets that are imported already and hooks later imports."""
+        for name, module in list(sys.modules.items()):
+            filename = getattr(module, "__file__", None)
+            for target in self.targets:
+                if target.matches_module(name) or target.matches_file(filename):
+                    self._add_live(module, target)
+        sys.meta_path.insert(0, self._finder)
+
+    def stop(self):
+        if self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
+
+    def targets_of(self, name, filename):
+        return [t for t in self.targets + self._import_targets
+                if t.matches_module(name) or t.matches_file(filename)]
+
+    def module_compiled(self, name, code, filename, package, targets):
+        self._register(code, targets)
+        if any(t in self.targets for t in targets):
+            self._add_imports_of(code, filename, package)
+
+    def _register(self, code, targets):
+        for qualname, function_code in function_codes(code):
+            if any(t.wants(qualname) for t in targets):
+                self.profiler.add_function(function_code)
+
+    def _add_live(self, module, target):
+        if target.qualname is None:
+            self.profiler.add_module(module)
+            return
+        obj = module
+        for part in target.qualname.split("."):
+            obj = getattr(obj, part, None)
+        if isinstance(obj, type):
+            self.profiler.add_class(obj)
+        elif obj is not None:
+            self.profiler.add_function(obj)
+
+    def _add_imports_of(self, code, filename, package):
+        if not self.prof_imports:
+            return
+        for name in _imported_modules(filename, package):
+            target = _ImportTarget(name)
+            if name in sys.modules:
+                self._add_live(sys.modules[name], target)
+            else:
+                self._import_targets.append(target)
+
+
+class _ImportTarget(Target):
+    """A module that a target imports (--prof-imports): not followed further."""
+
+    def __init__(self, name):
+        self.text = self.module = name
+        self.path = self.qualname = None
+
+
+def _imported_modules(filename, package):
+    """The absolute names of the modules that the source in filename imports."""
+    try:
+        with open(filename, "rb") as stream:
+            tree = ast.parse(stream.read(), filename)
+    except (OSError, SyntaxError, ValueError):
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                try:
+                    base = importlib.util.resolve_name("." * node.level + base, package or "")
+                except (ImportError, ValueError):
+                    continue
+            names.append(base)
+            # `from pkg import mod` may name a submodule.
+            names.extend(base + "." + alias.name for alias in node.names if alias.name != "*")
+    wanted = []
+    for name in names:
+        try:
+            if name and name not in wanted and (name in sys.modules or
+                                                importlib.util.find_spec(name) is not None):
+                wanted.append(name)
+        except (ImportError, ValueError):
+            pass
+    return wanted
+
+
+class _ProfilingFinder(importlib.abc.MetaPathFinder):
+    """Finds modules with the finders after it and, for targets, wraps the
+    loader so that the module's code is registered before it runs."""
+
+    def __init__(self, autoprofiler):
+        self.autoprofiler = autoprofiler
+
+    def find_spec(self, name, path=None, target=None):
+        finders = sys.meta_path[sys.meta_path.index(self) + 1:] if self in sys.meta_path else []
+        for finder in finders:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find else None
+            if spec is not None:
+                break
+        else:
+            return None
+        targets = self.autoprofiler.targets_of(name, spec.origin)
+        if targets and hasattr(spec.loader, "get_code"):
+            spec.loader = _ProfilingLoader(spec.loader, self.autoprofiler, targets)
+        return spec
+
+
+class _ProfilingLoader(importlib.abc.Loader):
+    def __init__(self, loader, autoprofiler, targets):
+        self.loader = loader
+        self.autoprofiler = autoprofiler
+        self.targets = targets
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def get_code(self, name):
+        code = self.loader.get_code(name)
+        if code is not None:
+            filename = self.loader.get_filename(name) if hasattr(self.loader, "get_filename") \
+                else code.co_filename
+            is_package = getattr(self.loader, "is_package", lambda _: False)(name)
+            package = name if is_package else name.rpartition(".")[0]
+            self.autoprofiler.module_compiled(name, code, filename, package, self.targets)
+        return code
+
+    def exec_module(self, module):
+        code = self.get_code(module.__name__)
+        if code is None:
+            raise ImportError("cannot load the code of %r" % module.__name__)
+        exec(code, module.__dict__)
+
+    def __getattr__(self, attribute):
+        # get_source, get_filename, is_package, get_resource_reader... as the
+        # real loader has them.
+        return getattr(self.loader, attribute)

@@ -1,0 +1,96 @@
+"""`-r/--rich`: the report in colour, with the source highlighted, via `rich`.
+
+The same functions, columns and numbers as the text report; the share of
+time is coloured by heat (red from 20% of the function's time, yellow from
+5%) and lines that never ran are dimmed. rich leaves colour out when the
+output is not a terminal and when NO_COLOR is set. Without rich installed,
+`available()` is false and the caller prints the plain text report.
+"""
+import os
+import sys
+
+from lineprof.text_report import _cells, _source_lines
+
+HOT, WARM = 20.0, 5.0
+
+
+def available():
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _console(stream):
+    from rich.console import Console
+    is_terminal = hasattr(stream, "isatty") and stream.isatty()
+    # Off a terminal rich would wrap at 80 columns; a report keeps its rows.
+    width = None if is_terminal else max(120, int(os.environ.get("COLUMNS", "0") or 0))
+    return Console(file=stream, width=width, no_color=bool(os.environ.get("NO_COLOR")),
+                   highlight=False)
+
+
+def _heat_style(percent_text):
+    try:
+        percent = float(percent_text)
+    except ValueError:
+        return ""
+    return "bold red" if percent >= HOT else "yellow" if percent >= WARM else ""
+
+
+def _function_table(filename, start_lineno, name, timings, unit, output_unit):
+    from rich.syntax import Syntax
+    from rich.table import Table
+    from rich.text import Text
+
+    total_time = sum(time for _, _, time in timings)
+    scalar = unit / (output_unit or unit)
+    cells = _cells(timings, scalar, total_time)
+    source = _source_lines(filename, start_lineno, timings)
+    title = Text.assemble(("Function: ", "bold"), (name, "bold cyan"),
+                          " at line %d   " % start_lineno, ("File: ", "bold"), filename,
+                          "   Total time: %g s" % (total_time * unit))
+    table = Table(title=title, title_justify="left", expand=False, show_edge=False,
+                  header_style="bold")
+    for header in ("Line #", "Hits", "Time", "Per Hit", "% Time"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("Line Contents", no_wrap=True, overflow="ellipsis")
+    if source is None:
+        linenos = sorted(lineno for lineno, _, _ in timings)
+        lines = [(lineno, "") for lineno in linenos]
+    else:
+        lines = list(enumerate((line.rstrip("\r\n") for line in source), start_lineno))
+    highlighter = Syntax("", "python", background_color="default")
+    for lineno, line in lines:
+        hits, time, per_hit, percent = cells.get(lineno, ("", "", "", ""))
+        contents = highlighter.highlight(line)
+        contents.rstrip()
+        row_style = "dim" if not hits else ""
+        table.add_row(str(lineno), hits, time, per_hit,
+                      Text(percent.strip(), style=_heat_style(percent)), contents,
+                      style=row_style)
+    return table
+
+
+def show_rich(timings, unit, output_unit=None, stream=None, stripzeros=False, sort=False,
+              summarize=False):
+    """Prints the report of every function in timings with rich."""
+    stream = sys.stdout if stream is None else stream
+    console = _console(stream)
+    console.print("Timer unit: %g s" % (output_unit or unit))
+    if sort:
+        ordered = sorted(timings.items(), key=lambda item: sum(t for _, _, t in item[1]))
+    else:
+        ordered = sorted(timings.items())
+    for (filename, start_lineno, name), lines in ordered:
+        if stripzeros and not any(hits for _, hits, _ in lines):
+            continue
+        console.print()
+        console.print(_function_table(filename, start_lineno, name, lines, unit, output_unit))
+    if summarize:
+        console.print()
+        for (filename, start_lineno, name), lines in ordered:
+            total = sum(t for _, _, t in lines) * unit
+            if not stripzeros or total:
+                console.print("%6.2f seconds - %s:%s - %s" % (total, filename, start_lineno, name))
