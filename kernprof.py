@@ -391,7 +391,7 @@ def _main(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     own, program_args = _split_program(argv)
     parser = build_parser()
-    config = read_config(parser, own, "kernprof")
+    config = read_config(parser, own + program_args, "kernprof")
     if config is None:
         return 2
     # A list from the file is replaced, not extended, by -p on the command line.

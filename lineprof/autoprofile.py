@@ -81,18 +81,25 @@ class Target:
 
 
 def _split_dotted(text):
-    """'pkg.mod.Class.method' -> ('pkg.mod', 'Class.method'): the longest
-    prefix that is a module."""
+    """'pkg.mod.Class.method' -> ('pkg.mod', 'Class.method'). Walks down from
+    the first part and stops at a module that is not a package, so that the
+    target module itself is not imported (a parent package's __init__ is)."""
     parts = text.split(".")
-    for end in range(len(parts), 0, -1):
+    module = None
+    for end in range(1, len(parts) + 1):
         name = ".".join(parts[:end])
         try:
-            found = name in sys.modules or importlib.util.find_spec(name) is not None
+            spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
-            found = False
-        if found:
-            return name, ".".join(parts[end:]) or None
-    raise TargetError("-p %s: no module of that name" % text)
+            spec = None
+        if spec is None:
+            break
+        module = name
+        if spec.submodule_search_locations is None:
+            break
+    if module is None:
+        raise TargetError("-p %s: no module of that name" % text)
+    return module, text[len(module) + 1:] or None
 
 
 class AutoProfiler:

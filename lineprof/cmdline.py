@@ -62,10 +62,12 @@ def add_report_options(parser, default_unit, unit_help):
 
 
 def read_config(parser, argv, prefix):
-    """Sets the parser's defaults from [tool.lineprof]; returns the values
-    read, or None after printing a one-line error."""
+    """Sets the parser's defaults from [tool.lineprof] (the file of --config,
+    or the nearest pyproject.toml, or none with --no-config); returns the
+    values read, or None after printing a one-line error."""
+    first = parser.parse_args(argv)      # what --config and --no-config say
     try:
-        values, _ = config.load(*config.options_in(argv))
+        values, _ = config.load(first.config, not first.no_config)
     except config.ConfigError as error:
         sys.stderr.write("%s: %s\n" % (prefix, error))
         return None

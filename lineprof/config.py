@@ -126,17 +126,3 @@ def _checked(table, path):
             raise ConfigError("%s: [tool.lineprof] %s must be positive" % (path, raw_key))
         values[key.replace("-", "_")] = value
     return values
-
-
-def options_in(argv):
-    """(explicit path, enabled) from --config FILE / --no-config in argv,
-    read before the full parse so that the file can set the defaults."""
-    explicit, enabled = None, True
-    for index, arg in enumerate(argv):
-        if arg == "--no-config":
-            enabled = False
-        elif arg == "--config" and index + 1 < len(argv):
-            explicit = argv[index + 1]
-        elif arg.startswith("--config="):
-            explicit = arg.split("=", 1)[1]
-    return explicit, enabled

@@ -26,3 +26,18 @@ def kernprof(tmp_path):
     def run(*args, input=None, env=None):
         return run_python(["-m", "kernprof"] + list(args), tmp_path, input=input, env=env)
     return run
+
+
+@pytest.fixture
+def without(tmp_path_factory):
+    """without("rich", "IPython") -> env that makes those imports fail in a
+    child process, as if the packages were not installed."""
+    def env(*names):
+        folder = tmp_path_factory.mktemp("blocked")
+        for name in names:
+            package = folder / name
+            package.mkdir()
+            (package / "__init__.py").write_text(
+                "raise ImportError('%s is hidden by the test')\n" % name)
+        return {"PYTHONPATH": str(folder)}
+    return env
