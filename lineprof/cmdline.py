@@ -97,16 +97,144 @@ def show_report(stats, options, stream=None):
                 summarize=options.summarize, sort=getattr(options, "sort", False))
 
 
-def build_parser():
-    parser = OneLineErrorParser(prog="python -m lineprof",
-                     description="Print the line-by-line report of .lprof files "
-                                 "(several files are summed).")
-    parser.add_argument("files", nargs="+", metavar="FILE.lprof", help="profile(s) to show")
+def _add_files(parser, what):
+    parser.add_argument("files", nargs="+", metavar="FILE.lprof",
+                        help="profile(s) to %s; several are summed (see 'merge')" % what)
+
+
+def _add_outfile(parser, default_help, required=False):
+    parser.add_argument("-o", "--outfile", required=required, metavar="PATH",
+                        help=default_help)
+
+
+def _show_parser():
+    parser = OneLineErrorParser(prog="python -m lineprof show",
+                                description="Print the line-by-line report of .lprof files "
+                                            "(several files are summed).")
+    _add_files(parser, "show")
     add_report_options(parser, None, "unit of the times shown, in seconds (default: the "
                                      "file's, 1e-9)")
     parser.add_argument("--sort", action="store_true",
                         help="order functions by total time")
     return parser
+
+
+def _html_parser():
+    parser = OneLineErrorParser(prog="python -m lineprof html",
+                                description="Write a static HTML report (no network needed to "
+                                            "view it): an index of the functions and a page of "
+                                            "source with per-line heat bars for each.")
+    _add_files(parser, "report")
+    _add_outfile(parser, "folder to write the report into (default: lineprof_html)")
+    parser.add_argument("--title", help="the report's title")
+    return parser
+
+
+def _callgrind_parser():
+    parser = OneLineErrorParser(prog="python -m lineprof callgrind",
+                                description="Export in the callgrind format, per line (time in "
+                                            "ns, hits), for KCacheGrind/QCacheGrind and "
+                                            "callgrind_annotate.")
+    _add_files(parser, "export")
+    _add_outfile(parser, "output file (default: callgrind.out.<first file's name>)")
+    return parser
+
+
+def _pstats_parser():
+    parser = OneLineErrorParser(prog="python -m lineprof pstats",
+                                description="Export per-function totals in the pstats format, "
+                                            "for pstats.Stats, snakeviz and gprof2dot.")
+    _add_files(parser, "export")
+    _add_outfile(parser, "output file (default: <first file's name>.prof)")
+    return parser
+
+
+def _json_parser():
+    parser = OneLineErrorParser(prog="python -m lineprof json",
+                                description="Export as JSON (a documented, versioned schema: "
+                                            "lineprof/json_schema.json).")
+    _add_files(parser, "export")
+    _add_outfile(parser, "output file (default: standard output)")
+    return parser
+
+
+def _merge_parser():
+    parser = OneLineErrorParser(prog="python -m lineprof merge",
+                                description="Sum profiles into one .lprof: hits and times of "
+                                            "the same line of the same function add up, units "
+                                            "are converted, and a function whose source "
+                                            "changed between runs is kept apart.")
+    _add_files(parser, "merge")
+    _add_outfile(parser, "the merged .lprof to write", required=True)
+    return parser
+
+
+def _stem(path):
+    name = os.path.basename(path)
+    return name[:-len(".lprof")] if name.endswith(".lprof") else name
+
+
+def _run_show(stats, options):
+    show_report(stats, options)
+
+
+def _run_html(stats, options):
+    from lineprof.html_report import write_html
+    index = write_html(stats, options.outfile or "lineprof_html", title=options.title)
+    print("Wrote the HTML report to %s" % index)
+
+
+def _run_callgrind(stats, options):
+    from lineprof.callgrind_export import write_callgrind
+    outfile = options.outfile or "callgrind.out.%s" % _stem(options.files[0])
+    write_callgrind(stats, outfile)
+    print("Wrote %s" % outfile)
+
+
+def _run_pstats(stats, options):
+    from lineprof.pstats_export import write_pstats
+    outfile = options.outfile or "%s.prof" % _stem(options.files[0])
+    write_pstats(stats, outfile)
+    print("Wrote %s" % outfile)
+
+
+def _run_json(stats, options):
+    from lineprof.json_export import write_json
+    if options.outfile is None:
+        write_json(stats, sys.stdout)
+        return
+    import io
+    from lineprof.datafile import write_atomically
+    buffer = io.StringIO()
+    write_json(stats, buffer)
+    write_atomically(options.outfile, buffer.getvalue().encode("utf-8"))
+
+
+def _run_merge(stats, options):
+    stats.metadata = dict(stats.metadata, merged_from=[os.path.abspath(path)
+                                                       for path in options.files])
+    stats.to_file(options.outfile)
+    print("Merged %d file%s into %s" % (len(options.files), "" if len(options.files) == 1
+                                         else "s", options.outfile))
+
+
+# name: (parser, action, one line for the overview)
+COMMANDS = {
+    "show": (_show_parser, _run_show, "print the line-by-line report (the default)"),
+    "html": (_html_parser, _run_html, "write a static HTML report"),
+    "callgrind": (_callgrind_parser, _run_callgrind, "export for KCacheGrind/QCacheGrind"),
+    "pstats": (_pstats_parser, _run_pstats, "export per-function totals for pstats/snakeviz"),
+    "json": (_json_parser, _run_json, "export as JSON"),
+    "merge": (_merge_parser, _run_merge, "sum profiles into one .lprof"),
+}
+
+OVERVIEW = """usage: python -m lineprof [COMMAND] FILE.lprof [FILE.lprof ...] [options]
+
+Commands (each has --help):
+%s
+
+Without a command, the files are shown (as 'show' does).
+""" % "\n".join("  %-10s %s" % (name, line) for name, (_, _, line) in COMMANDS.items())
 
 
 def silence_stdout():
@@ -126,10 +254,19 @@ def main(argv=None):
 
 def _main(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["show"]:
+    if argv[:1] in (["-h"], ["--help"]):
+        sys.stdout.write(OVERVIEW)
+        return 0
+    if not argv:
+        sys.stderr.write("lineprof: no profile given (see 'python -m lineprof --help')\n")
+        return 2
+    name = argv[0] if argv[0] in COMMANDS else "show"
+    if argv[0] in COMMANDS:
         argv = argv[1:]
-    parser = build_parser()
-    if read_config(parser, argv, "lineprof") is None:
+    make_parser, action, _ = COMMANDS[name]
+    parser = make_parser()
+    # [tool.lineprof] holds report options: only 'show' takes them.
+    if name == "show" and read_config(parser, argv, "lineprof") is None:
         return 2
     options = parser.parse_args(argv)
     try:
@@ -137,5 +274,13 @@ def _main(argv):
     except LprofFormatError as error:
         sys.stderr.write("lineprof: %s\n" % error)
         return 1
-    show_report(stats, options)
+    for (filename, lineno, function), (_, _, apart) in stats.changed_sources:
+        sys.stderr.write("lineprof: %s (%s:%d) changed between runs; kept apart as %r\n"
+                         % (function, filename, lineno, apart))
+    try:
+        action(stats, options)
+    except OSError as error:
+        sys.stderr.write("lineprof: cannot write %s: %s\n" % (
+            getattr(options, "outfile", None) or error.filename, error.strerror or error))
+        return 1
     return 0

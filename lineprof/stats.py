@@ -16,6 +16,9 @@ class LineStats:
         self.unit = unit
         self.code_hashes = dict(code_hashes or {})
         self.metadata = dict(metadata or {})
+        # Functions whose source differed between the runs added up: each
+        # (key kept, key of the other version), in the order found.
+        self.changed_sources = []
 
     def __repr__(self):
         return "<LineStats: %d functions, %d lines, unit %g s>" % (
@@ -33,21 +36,29 @@ class LineStats:
     __hash__ = None
 
     def __add__(self, other):
-        result = LineStats({}, min(self.unit, other.unit), self.code_hashes, self.metadata)
+        if not isinstance(other, LineStats):
+            return NotImplemented
+        result = LineStats({}, min(self.unit, other.unit), metadata=self.metadata)
         result += self
         result += other
         return result
 
     def __iadd__(self, other):
         """Adds another run: the same line of the same function sums up; times
-        in another unit are converted to this one (or this one to the finer)."""
+        in another unit are converted to this one (or this one to the finer).
+
+        A function whose recorded source hash differs from this one's (its code
+        changed between the runs) is not summed: it is kept apart under its
+        name with " [source HASH]" added, and listed in changed_sources."""
         if not isinstance(other, LineStats):
             return NotImplemented
         if other.unit < self.unit:
             self.timings = _rescaled(self.timings, self.unit / other.unit)
             self.unit = other.unit
         scale = other.unit / self.unit
+        self.changed_sources.extend(other.changed_sources)
         for key, lines in other.timings.items():
+            key = self._key_for(key, other.code_hashes.get(key))
             merged = {lineno: [hits, time] for lineno, hits, time in self.timings.get(key, ())}
             for lineno, hits, time in lines:
                 counts = merged.setdefault(lineno, [0, 0])
@@ -55,9 +66,22 @@ class LineStats:
                 counts[1] += int(round(time * scale))
             self.timings[key] = [(lineno, hits, time)
                                  for lineno, (hits, time) in sorted(merged.items())]
-            if key in other.code_hashes:
-                self.code_hashes.setdefault(key, other.code_hashes[key])
         return self
+
+    def _key_for(self, key, code_hash):
+        """Where another run's function goes: its own key, unless the function
+        is here already with other source."""
+        mine = self.code_hashes.get(key)
+        if code_hash is None or key not in self.timings or mine is None or mine == code_hash:
+            if code_hash is not None:
+                self.code_hashes.setdefault(key, code_hash)
+            return key
+        filename, lineno, name = key
+        apart = (filename, lineno, "%s [source %s]" % (name, code_hash[:8]))
+        if apart not in self.timings:
+            self.changed_sources.append((key, apart))
+            self.code_hashes[apart] = code_hash
+        return apart
 
     def total_time(self, key):
         """The total time of one function in seconds."""
