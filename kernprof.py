@@ -108,6 +108,20 @@ def _split_program(argv):
     return argv, []
 
 
+def _interval_default(own, program_args):
+    """A bare -i just before the script means every second: without this,
+    argparse would take the script's name for the number."""
+    last = own[-1] if own else ""
+    bare = last == "--output-interval" or (last.startswith("-") and not last.startswith("--")
+                                           and last.endswith("i"))
+    if bare and program_args:
+        try:
+            float(program_args[0])
+        except ValueError:
+            own = own + ["1"]
+    return own, program_args
+
+
 class Program:
     """What to run, and how it names itself (sys.argv[0], the output file)."""
 
@@ -389,7 +403,7 @@ def main(argv=None):
 
 def _main(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
-    own, program_args = _split_program(argv)
+    own, program_args = _interval_default(*_split_program(argv))
     parser = build_parser()
     config = read_config(parser, own + program_args, "kernprof")
     if config is None:

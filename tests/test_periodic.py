@@ -63,6 +63,19 @@ def test_profile_is_written_periodically_while_the_program_runs(tmp_path):
     assert sorted(os.listdir(str(tmp_path))) == ["forever.py", "forever.py.lprof", "stop"]
 
 
+def test_a_bare_i_means_every_second(tmp_path, kernprof):
+    write(tmp_path, "once.py", "@profile\ndef f():\n    return 1\n\nf()\n")
+    for flags in (["-l", "-i"], ["-li"], ["-l", "--output-interval"]):
+        result = kernprof(*(flags + ["once.py"]))
+        assert result.returncode == 0, result.stderr
+        assert hits_of_once(tmp_path / "once.py.lprof") == 1
+
+
+def hits_of_once(path):
+    ((_, rows),) = lineprof.load_stats(str(path)).timings.items()
+    return {lineno: hits for lineno, hits, _ in rows}[3]
+
+
 def test_interval_needs_line_mode_and_a_positive_number(tmp_path, kernprof):
     write(tmp_path, "forever.py", PROGRAM)
     assert_one_line_error(kernprof("-i", "1", "forever.py"))
