@@ -1,0 +1,154 @@
+"""A profile as a documented, versioned JSON document, for scripts and CI
+dashboards.
+
+Unlike the .lprof file (raw integer counts, meant for lineprof), this
+document gives times in seconds, with the sums, per-hit times and
+percentages of the text report already computed. The JSON Schema of the
+document ships as lineprof/json_schema.json; ``schema()`` returns it.
+
+Versioning: ``version`` changes when a field is removed, renamed or changes
+meaning. New fields may be added within a version, together with the shipped
+schema, so readers should ignore keys they do not know.
+
+The document, field by field:
+
+    schema      "lineprof-json", always: what this document is
+    version     1: the version of this layout
+    unit        seconds per time unit of the profile the document was made
+                from (1e-9 for lineprof, 1e-6 for line_profiler); a time
+                divided by unit and rounded gives the raw count back
+    metadata    where the profile came from; every key below is present, null
+                when the profile does not say:
+      python                     the Python version, "3.12.1"
+      argv                       the profiled command line, a list of strings
+      start_time                 when profiling started, ISO 8601 in UTC,
+                                 "2024-05-01T09:30:00.123456+00:00"
+      start_time_epoch           the same in seconds since the epoch
+      timer                      the clock the tracer read
+      backend                    the tracing mechanism (sys.monitoring,
+                                 settrace...)
+      compensation_ns_per_event  the tracing overhead subtracted per event, ns
+      extra                      any other metadata of the profile, as is
+    functions   one object per profiled function, ordered by file, then line:
+      file        the file name (co_filename)
+      line        the function's first line (co_firstlineno)
+      name        its name (co_qualname on 3.11+, co_name before)
+      code_hash   a hash of the function's source, or null; profiles of
+                  changed code have different hashes
+      total_time  the sum of the line times, seconds
+      total_hits  the sum of the line hits
+      lines       one object per profiled line, ordered by line number:
+        line      the line number
+        hits      how many times it ran
+        time      seconds spent in it, including the functions it called
+        per_hit   time / hits in seconds, null when hits is 0
+        percent   time as a percentage of the function's total_time, null
+                  when total_time is 0
+
+Times are floats in seconds: time = raw count * unit.
+"""
+import datetime
+import json
+import os
+
+SCHEMA_NAME = "lineprof-json"
+SCHEMA_VERSION = 1
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "json_schema.json")
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_list_of_strings(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# Metadata keys with a field of their own, and the values that field takes;
+# anything else (another key, or a value of another type) goes to "extra".
+_KNOWN_METADATA = {
+    "python": lambda value: isinstance(value, str),
+    "argv": _is_list_of_strings,
+    "timer": lambda value: isinstance(value, str),
+    "backend": lambda value: isinstance(value, str),
+    "compensation_ns_per_event": _is_number,
+}
+
+
+def schema():
+    """The JSON Schema (draft 2020-12) of the document, as a dict."""
+    with open(SCHEMA_PATH, encoding="utf-8") as stream:
+        return json.load(stream)
+
+
+def write_json(stats, stream):
+    """Writes the document of stats (a LineStats) to a text stream."""
+    json.dump(to_document(stats), stream, indent=2, allow_nan=False, default=str)
+    stream.write("\n")
+
+
+def to_document(stats):
+    """The document of stats (a LineStats) as a dict of JSON types."""
+    functions = []
+    for key, lines in sorted(stats.timings.items()):
+        functions.append(_function_document(key, lines, stats.unit,
+                                            stats.code_hashes.get(key)))
+    return {
+        "schema": SCHEMA_NAME,
+        "version": SCHEMA_VERSION,
+        "unit": stats.unit,
+        "metadata": _metadata_document(stats.metadata),
+        "functions": functions,
+    }
+
+
+def _function_document(key, lines, unit, code_hash):
+    filename, first_lineno, name = key
+    total = sum(time for _, _, time in lines)
+    line_documents = []
+    for lineno, hits, time in sorted(lines):
+        seconds = time * unit
+        line_documents.append({
+            "line": lineno,
+            "hits": hits,
+            "time": seconds,
+            "per_hit": seconds / hits if hits else None,
+            "percent": 100.0 * time / total if total else None,
+        })
+    return {
+        "file": filename,
+        "line": first_lineno,
+        "name": name,
+        "code_hash": code_hash,
+        "total_time": total * unit,
+        "total_hits": sum(hits for _, hits, _ in lines),
+        "lines": line_documents,
+    }
+
+
+def _metadata_document(metadata):
+    document = dict.fromkeys(_KNOWN_METADATA)
+    extra = {}
+    for name, value in metadata.items():
+        if name in _KNOWN_METADATA and _KNOWN_METADATA[name](value):
+            document[name] = value
+        elif name != "start_time":
+            extra[name] = value
+    start_time = metadata.get("start_time")
+    document["start_time"] = _iso_time(start_time)
+    document["start_time_epoch"] = start_time if document["start_time"] else None
+    if start_time is not None and not document["start_time"]:
+        extra["start_time"] = start_time    # kept, though not a time we can read
+    document["extra"] = extra
+    return document
+
+
+def _iso_time(epoch_seconds):
+    """ISO 8601 in UTC, or None if epoch_seconds is not a readable time."""
+    if not _is_number(epoch_seconds):
+        return None
+    try:
+        moment = datetime.datetime.fromtimestamp(epoch_seconds, tz=datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.isoformat()
