@@ -1,0 +1,293 @@
+"""The HTML report, read back from the DOM a headless Chromium builds after
+the pages' scripts ran."""
+import html
+import html.parser
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import lineprof
+from lineprof.html_report import write_html
+
+from conftest import run_python
+
+MODULE = '''\
+def divides(n, divisor):
+    return n % divisor == 0
+
+
+def count_primes(limit):
+    """Counts primes below limit; "<tags> & ampersands" stay text."""
+    found = 0
+    for n in range(2, limit):
+        prime = True
+        for divisor in range(2, n):
+            if divides(n, divisor):
+                prime = False
+                break
+        if prime:
+            found += 1
+    if limit < 0:
+        print("<never> & never")
+    return found
+
+
+def never_called():
+    return 1
+'''
+
+
+def find_chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("CI"):
+        pytest.fail("Chromium is needed for the HTML report's browser tests in CI")
+    pytest.skip("Chromium is not installed (apt-get install chromium); CI runs these tests")
+
+
+@pytest.fixture
+def dump_dom(tmp_path):
+    """dump_dom(path, query="", flags=()) -> the DOM of the page after its
+    scripts ran."""
+    chromium = find_chromium()
+
+    def dump(path, query="", flags=()):
+        result = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+             "--user-data-dir=%s" % (tmp_path / "chromium-profile")] + list(flags)
+            + ["--dump-dom", "file://%s%s" % (path, query)],
+            capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "<html" in result.stdout, result.stderr
+        return result.stdout
+    return dump
+
+
+class Page(html.parser.HTMLParser):
+    """The rows of a report page: their attributes and cell texts, and the
+    text of the element with id="summary"."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.rows = []
+        self.summary = ""
+        self._cell = None
+        self._summary_depth = 0
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self._summary_depth:
+            self._summary_depth += 1
+        elif attrs.get("id") == "summary":
+            self._summary_depth = 1
+        if tag == "tr" and ("data-line" in attrs or "data-function" in attrs):
+            self.rows.append({"attrs": attrs, "cells": []})
+        elif tag == "td" and self.rows:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if self._summary_depth:
+            self._summary_depth -= 1
+        if tag == "td" and self._cell is not None:
+            self.rows[-1]["cells"].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._summary_depth:
+            self.summary += data
+
+
+@pytest.fixture
+def profile(tmp_path, monkeypatch):
+    """The stats of count_primes(60) and a never-called function."""
+    (tmp_path / "sample_module.py").write_text(MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("sample_module")
+    profiler = lineprof.LineProfiler(module.count_primes, module.never_called)
+    profiler.runcall(module.count_primes, 60)
+    yield profiler.get_stats()
+    sys.modules.pop("sample_module", None)
+
+
+def key_of(stats, name):
+    (key,) = [key for key in stats.timings if key[2] == name]
+    return key
+
+
+def page_of(index_dom, name):
+    (row,) = [row for row in Page(index_dom).rows if row["attrs"]["data-function"] == name]
+    return row
+
+
+def link_of(index_path, name):
+    with open(index_path, encoding="utf-8") as stream:
+        text = stream.read()
+    marker = 'data-function="%s"' % name
+    start = text.index('href="', text.index(marker)) + len('href="')
+    return os.path.join(os.path.dirname(index_path), text[start:text.index('"', start)])
+
+
+def test_index_lists_every_function_with_its_total_largest_first(tmp_path, profile, dump_dom):
+    index = write_html(profile, str(tmp_path / "report" / "nested"), title="Primes & <co>")
+    assert index == str(tmp_path / "report" / "nested" / "index.html")
+    dom = dump_dom(index)
+    rows = Page(dom).rows
+    totals = {key[2]: sum(time for _, _, time in timings)
+              for key, timings in profile.timings.items()}
+    assert {row["attrs"]["data-function"]: int(row["attrs"]["data-total-ns"]) for row in rows} \
+        == {name: int(round(total * profile.unit * 1e9)) for name, total in totals.items()}
+    order = [row["attrs"]["data-function"] for row in rows]
+    assert order == sorted(totals, key=lambda name: -totals[name])
+    assert order[-1] == "never_called"
+    first = rows[0]["cells"]
+    assert first[0] == "count_primes" and first[1].endswith("sample_module.py")
+    assert first[2] == "5"
+    count_primes = profile.timings[key_of(profile, "count_primes")]
+    assert first[4] == str(sum(hits for _, hits, _ in count_primes))
+    assert "Primes &amp; &lt;co&gt;" in dom           # the title, escaped
+    assert sys.version.split()[0] in dom
+    # Nothing but the report: no leftover temporary files.
+    assert sorted(os.listdir(os.path.dirname(index))) == [
+        "f-1-count_primes.html", "f-2-never_called.html", "index.html"]
+
+
+def test_index_sorts_as_the_address_asks(tmp_path, profile, dump_dom):
+    index = write_html(profile, str(tmp_path / "report"))
+    hits = {key[2]: sum(hits for _, hits, _ in timings) for key, timings in profile.timings.items()}
+
+    def order(query):
+        return [row["attrs"]["data-function"] for row in Page(dump_dom(index, query)).rows]
+    assert order("?sort=hits&order=asc") == sorted(hits, key=lambda name: hits[name])
+    assert order("?sort=name") == sorted(hits)
+    assert order("?sort=name&order=desc") == sorted(hits, reverse=True)
+
+
+def test_function_page_shows_every_line_and_the_hottest(tmp_path, profile, dump_dom):
+    index = write_html(profile, str(tmp_path / "report"))
+    page = link_of(index, "count_primes")
+    assert os.path.basename(page).startswith("f-") and page.endswith("-count_primes.html")
+    parsed = Page(dump_dom(page))
+    timings = profile.timings[key_of(profile, "count_primes")]
+    recorded = {lineno: (hits, time) for lineno, hits, time in timings}
+    source = MODULE.splitlines()
+    # Every line of the function, from `def` to `return found`.
+    assert [int(row["attrs"]["data-line"]) for row in parsed.rows] == list(range(5, 19))
+    for row in parsed.rows:
+        lineno = int(row["attrs"]["data-line"])
+        hits, time = recorded.get(lineno, (0, 0))
+        assert int(row["attrs"]["data-hits"]) == hits
+        assert int(row["attrs"]["data-time-ns"]) == int(round(time * profile.unit * 1e9))
+        assert row["cells"][0] == str(lineno)
+        assert row["cells"][1] == (str(hits) if lineno in recorded else "")
+        assert row["cells"][-1] == source[lineno - 1]   # escaped, and read back as text
+        assert ("unrun" in row["attrs"].get("class", "")) == (not hits)
+    hottest_line = max(timings, key=lambda row: row[2])[0]
+    hottest = [row for row in parsed.rows if "hottest" in row["attrs"].get("class", "").split()]
+    assert [int(row["attrs"]["data-line"]) for row in hottest] == [hottest_line]
+    assert "hottest" in hottest[0]["cells"][-2]       # the visible label
+    share = 100.0 * recorded[hottest_line][1] / sum(time for _, _, time in timings)
+    assert parsed.summary == "Hottest line: %d — %s — %.1f%% of the function's time" % (
+        hottest_line, source[hottest_line - 1].strip(), share)
+
+
+WRITE_REPORT = """\
+import sys
+import lineprof
+from lineprof.html_report import write_html
+print(write_html(lineprof.load_stats(sys.argv[1]), sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize("pygments", ["installed", "hidden"])
+def test_source_reads_the_same_with_and_without_pygments(tmp_path, profile, dump_dom, without,
+                                                         pygments):
+    if pygments == "installed":
+        pytest.importorskip("pygments")
+        env = {}
+    else:
+        env = without("pygments")
+    profile.to_file(str(tmp_path / "sample.lprof"))
+    result = run_python(["-c", WRITE_REPORT, "sample.lprof", "report"], tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    page = link_of(str(tmp_path / result.stdout.strip()), "count_primes")
+    with open(page, encoding="utf-8") as stream:
+        text = stream.read()
+    coloured = '<span class="k">for</span>' in text
+    assert coloured == (pygments == "installed")
+    assert ("td.code .k" in text) == coloured          # Pygments' CSS, inline
+    assert "&lt;tags&gt;" in text and "<tags>" not in text
+    rows = Page(dump_dom(page)).rows
+    source = MODULE.splitlines()
+    assert [row["cells"][-1] for row in rows] == source[4:18]
+
+
+def test_report_of_a_kernprof_run_names_its_command_line(tmp_path, kernprof, dump_dom):
+    (tmp_path / "script.py").write_text(
+        "@profile\ndef work(n):\n    total = 0\n    for i in range(n):\n"
+        "        total += i\n    return total\n\nwork(1000)\n")
+    result = kernprof("-l", "-q", "script.py", "an argument")
+    assert result.returncode == 0, result.stderr
+    stats = lineprof.load_stats(str(tmp_path / "script.py.lprof"))
+    index = write_html(stats, str(tmp_path / "html"))
+    dom = dump_dom(index)
+    assert "script.py 'an argument'" in dom
+    assert "Line profile of script.py" in dom
+    assert "Timer unit" in dom and "1e-06 s" in dom
+    (row,) = Page(dom).rows
+    assert row["attrs"]["data-function"] == "work"
+    parsed = Page(dump_dom(link_of(index, "work")))
+    hits = {int(row["attrs"]["data-line"]): int(row["attrs"]["data-hits"]) for row in parsed.rows}
+    assert hits == {1: 0, 2: 0, 3: 1, 4: 1001, 5: 1000, 6: 1}
+
+
+def test_hottest_row_is_scrolled_into_view(tmp_path, monkeypatch, dump_dom):
+    # A long function whose hottest line is far below the first screen.
+    body = "".join("    x = %d\n" % number for number in range(200))
+    body += "    for _ in range(20000):\n        x += 1\n    return x\n"
+    (tmp_path / "long_module.py").write_text("def long_function():\n" + body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("long_module")
+    del sys.modules["long_module"]
+    profiler = lineprof.LineProfiler(module.long_function)
+    profiler.runcall(module.long_function)
+    index = write_html(profiler.get_stats(), str(tmp_path / "report"))
+    page = link_of(index, "long_function")
+    with open(page, encoding="utf-8") as stream:
+        text = stream.read()
+    assert 'scrollIntoView({block: "center"})' in text
+    # A page that frames the report's page and writes down where its
+    # hottest row ended up (reading a file:// frame needs
+    # --allow-file-access-from-files).
+    harness = tmp_path / "harness.html"
+    harness.write_text(HARNESS % os.path.relpath(page, str(tmp_path)))
+    dom = dump_dom(harness, flags=["--allow-file-access-from-files"])
+    start = dom.index('<pre id="result">') + len('<pre id="result">')
+    place = json.loads(html.unescape(dom[start:dom.index("</pre>", start)]))
+    assert place["scrollY"] > 0
+    assert 0 <= place["top"] and place["bottom"] <= place["height"], place
+
+
+HARNESS = """<!DOCTYPE html>
+<html><body>
+<iframe id="page" src="%s" style="width:800px;height:600px"></iframe>
+<pre id="result"></pre>
+<script>
+document.getElementById("page").addEventListener("load", function () {
+  var frame = this.contentWindow;
+  var box = frame.document.querySelector("tr.hottest").getBoundingClientRect();
+  document.getElementById("result").textContent = JSON.stringify(
+      {top: box.top, bottom: box.bottom, height: frame.innerHeight, scrollY: frame.scrollY});
+});
+</script>
+</body></html>
+"""
