@@ -649,8 +649,28 @@ tracer_clear(TracerObject *self, PyObject *Py_UNUSED(ignored))
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
         CodeLines *lines = self->codes[i];
         memset(lines->lines, 0, (size_t)lines->n_lines * sizeof(LineCounts));
+        lines->calls = 0;
     }
     Py_RETURN_NONE;
+}
+
+/* {code: calls} for the code objects that were called. */
+static PyObject *
+tracer_get_calls(TracerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *result = PyDict_New();
+    for (Py_ssize_t i = 0; result != NULL && i < self->n_codes; i++) {
+        CodeLines *lines = self->codes[i];
+        if (lines->calls == 0) {
+            continue;
+        }
+        PyObject *calls = PyLong_FromUnsignedLongLong((unsigned long long)lines->calls);
+        if (calls == NULL || PyDict_SetItem(result, lines->code, calls) < 0) {
+            Py_CLEAR(result);
+        }
+        Py_XDECREF(calls);
+    }
+    return result;
 }
 
 static PyObject *
@@ -691,6 +711,9 @@ static PyMethodDef tracer_methods[] = {
     {"get_counts", (PyCFunction)tracer_get_counts, METH_NOARGS,
      "{code: [(lineno, hits, ticks, dispatches), ...]}: the raw counts; dispatches\n"
      "counts the line-event dispatches inside ticks (halves count 0.5)."},
+    {"get_calls", (PyCFunction)tracer_get_calls, METH_NOARGS,
+     "{code: calls}: how many frames of each code object started while recording\n"
+     "(a generator's resumes are not calls)."},
     {"clear", (PyCFunction)tracer_clear, METH_NOARGS,
      "Forget all hits and times; keep the registered code."},
     {NULL, NULL, 0, NULL},

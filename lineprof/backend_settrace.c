@@ -19,6 +19,8 @@
 #include <structmember.h>
 
 #if PY_VERSION_HEX >= 0x030B0000
+#include <opcode.h>
+
 static inline PyObject *
 frame_code(PyFrameObject *frame)
 {
@@ -27,12 +29,14 @@ frame_code(PyFrameObject *frame)
     return (PyObject *)code;
 }
 #  define frame_line(frame) PyFrame_GetLineNumber(frame)
-#  define frame_resumed(frame) (PyFrame_GetLasti(frame) >= 0)
+/* 3.11 gives the 'call' event at a RESUME instruction, for a new call and
+ * for a generator going on alike: only the first RESUME starts a call. */
+#  define frame_resumed(frame, entry) (PyFrame_GetLasti(frame) != (entry)->start_offset)
 #else
 #  define frame_code(frame) ((PyObject *)(frame)->f_code)
 /* CPython sets f_lineno before calling the trace function. */
 #  define frame_line(frame) ((frame)->f_lineno)
-#  define frame_resumed(frame) ((frame)->f_lasti >= 0)
+#  define frame_resumed(frame, entry) ((frame)->f_lasti >= 0)
 #endif
 
 static int
@@ -63,7 +67,8 @@ trace_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *Py_UNUSED(a
         return 0;
     }
     if (what == PyTrace_CALL) {
-        lp_on_start(stack, frame, code, entry, frame_resumed(frame) ? frame_line(frame) : -1,
+        lp_on_start(stack, frame, code, entry,
+                    frame_resumed(frame, entry) ? frame_line(frame) : -1,
                     &dispatcher->timer);
     }
     else {  /* a return, a yield, or an exception leaving the frame */
@@ -243,8 +248,26 @@ lp_backend_instrument(Dispatcher *Py_UNUSED(dispatcher), CodeEntry *Py_UNUSED(en
 }
 
 int
-lp_backend_init_entry(Dispatcher *Py_UNUSED(dispatcher), CodeEntry *Py_UNUSED(entry))
+lp_backend_init_entry(Dispatcher *Py_UNUSED(dispatcher), CodeEntry *entry)
 {
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *bytecode = PyCode_GetCode((PyCodeObject *)entry->code);
+    if (bytecode == NULL) {
+        return -1;
+    }
+    const unsigned char *units = (const unsigned char *)PyBytes_AS_STRING(bytecode);
+    Py_ssize_t size = PyBytes_GET_SIZE(bytecode);
+    entry->start_offset = -2;       /* never a frame's offset: every call is then a resume */
+    for (Py_ssize_t offset = 0; offset + 1 < size; offset += 2) {
+        if (units[offset] == RESUME) {
+            entry->start_offset = (int)offset;
+            break;
+        }
+    }
+    Py_DECREF(bytecode);
+#else
+    (void)entry;
+#endif
     return 0;
 }
 

@@ -49,6 +49,7 @@ def dump_stats(stats, filename):
             "line": line,
             "name": name,
             "code_hash": stats.code_hashes.get((file, line, name)),
+            "calls": stats.calls.get((file, line, name)),
             "lines": [[lineno, hits, time] for lineno, hits, time in lines],
         })
     document = {"unit": stats.unit, "metadata": stats.metadata, "functions": functions}
@@ -146,6 +147,7 @@ def _stats_from_document(document):
     _check(isinstance(functions, list), "functions is not a list")
     timings = {}
     code_hashes = {}
+    calls = {}
     for function in functions:
         _check(isinstance(function, dict), "a function is not an object")
         key = (function["file"], function["line"], function["name"])
@@ -153,6 +155,8 @@ def _stats_from_document(document):
                "bad function key %r" % (key,))
         code_hash = function.get("code_hash")
         _check(code_hash is None or isinstance(code_hash, str), "bad code hash")
+        call_count = function.get("calls")
+        _check(call_count is None or (_is_int(call_count) and call_count >= 0), "bad calls")
         lines = function["lines"]
         _check(isinstance(lines, list), "lines is not a list")
         rows = []
@@ -163,7 +167,9 @@ def _stats_from_document(document):
         timings[key] = rows
         if code_hash is not None:
             code_hashes[key] = code_hash
-    return LineStats(timings, float(unit), code_hashes, metadata)
+        if call_count is not None:
+            calls[key] = call_count
+    return LineStats(timings, float(unit), code_hashes, metadata, calls)
 
 
 class _PickledLineStats:

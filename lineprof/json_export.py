@@ -37,6 +37,9 @@ The document, field by field:
                   changed code have different hashes
       total_time  the sum of the line times, seconds
       total_hits  the sum of the line hits
+      calls       how many times the function was called (a generator's
+                  resumes are not calls), null when the profile does not say
+                  (line_profiler's files)
       lines       one object per profiled line, ordered by line number:
         line      the line number
         hits      how many times it ran
@@ -92,7 +95,7 @@ def to_document(stats):
     functions = []
     for key, lines in sorted(stats.timings.items()):
         functions.append(_function_document(key, lines, stats.unit,
-                                            stats.code_hashes.get(key)))
+                                            stats.code_hashes.get(key), stats.calls.get(key)))
     return {
         "schema": SCHEMA_NAME,
         "version": SCHEMA_VERSION,
@@ -102,7 +105,7 @@ def to_document(stats):
     }
 
 
-def _function_document(key, lines, unit, code_hash):
+def _function_document(key, lines, unit, code_hash, calls):
     filename, first_lineno, name = key
     total = sum(time for _, _, time in lines)
     line_documents = []
@@ -122,6 +125,7 @@ def _function_document(key, lines, unit, code_hash):
         "code_hash": code_hash,
         "total_time": total * unit,
         "total_hits": sum(hits for _, hits, _ in lines),
+        "calls": calls,
         "lines": line_documents,
     }
 

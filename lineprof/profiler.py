@@ -281,7 +281,8 @@ class LineProfiler:
         self._tracer.event_cost = event_cost
         ticks_to_units = _tracer.timer_unit() / STATS_UNIT
         by_code = self._tracer.get_timings()
-        timings, code_hashes = {}, {}
+        calls_by_code = self._tracer.get_calls()
+        timings, code_hashes, calls = {}, {}, {}
         for code in self._codes:
             key = (code.co_filename, code.co_firstlineno, _function_name(code))
             merged = {lineno: [hits, time] for lineno, hits, time in timings.get(key, ())}
@@ -291,6 +292,7 @@ class LineProfiler:
                 counts[1] += int(round(ticks * ticks_to_units))
             timings[key] = [(lineno, hits, time) for lineno, (hits, time) in sorted(merged.items())]
             code_hashes.setdefault(key, _source_hash(code))
+            calls[key] = calls.get(key, 0) + calls_by_code.get(code, 0)
         metadata = {
             "python": sys.version.split()[0],
             "argv": list(sys.argv),
@@ -299,7 +301,7 @@ class LineProfiler:
             "backend": _tracer.BACKEND,
             "compensation_ns_per_event": event_cost * _tracer.timer_unit() * 1e9,
         }
-        return LineStats(timings, STATS_UNIT, code_hashes, metadata)
+        return LineStats(timings, STATS_UNIT, code_hashes, metadata, calls)
 
     def print_stats(self, stream=None, output_unit=None, stripzeros=False, details=True,
                     summarize=False, sort=False):

@@ -8,14 +8,17 @@ class LineStats:
     ``(lineno, hits, time)`` with ``time`` an integer count of ``unit``
     seconds. ``code_hashes`` maps the same keys to a hash of the function's
     source, so that runs of changed code are not summed blindly; ``metadata``
-    says where the data came from (Python version, command line, timer...).
+    says where the data came from (Python version, command line, timer...);
+    ``calls`` maps keys to how many times the function was called, where it
+    is known (not in line_profiler's files).
     """
 
-    def __init__(self, timings, unit, code_hashes=None, metadata=None):
+    def __init__(self, timings, unit, code_hashes=None, metadata=None, calls=None):
         self.timings = timings
         self.unit = unit
         self.code_hashes = dict(code_hashes or {})
         self.metadata = dict(metadata or {})
+        self.calls = dict(calls or {})
         # Functions whose source differed between the runs added up: each
         # (key kept, key of the other version), in the order found.
         self.changed_sources = []
@@ -57,8 +60,10 @@ class LineStats:
             self.unit = other.unit
         scale = other.unit / self.unit
         self.changed_sources.extend(other.changed_sources)
-        for key, lines in other.timings.items():
-            key = self._key_for(key, other.code_hashes.get(key))
+        for other_key, lines in other.timings.items():
+            key = self._key_for(other_key, other.code_hashes.get(other_key))
+            if other_key in other.calls:
+                self.calls[key] = self.calls.get(key, 0) + other.calls[other_key]
             merged = {lineno: [hits, time] for lineno, hits, time in self.timings.get(key, ())}
             for lineno, hits, time in lines:
                 counts = merged.setdefault(lineno, [0, 0])

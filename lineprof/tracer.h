@@ -49,6 +49,7 @@ typedef struct CodeLines {
     int first_line;
     int n_lines;
     LineCounts *lines;
+    uint64_t calls;                 /* frames started (a generator's resumes are not calls) */
 } CodeLines;
 
 typedef struct CodeEntry {
@@ -60,6 +61,8 @@ typedef struct CodeEntry {
     int instrumented;               /* local events are set on the code */
     int n_units;                    /* code units in co_code */
     int *line_of_unit;              /* line number of each code unit, -1 if none */
+#elif PY_VERSION_HEX >= 0x030B0000
+    int start_offset;               /* byte offset of the RESUME that starts a call */
 #endif
 } CodeEntry;
 
@@ -310,6 +313,13 @@ lp_on_start(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *en
     FrameRecord *record = lp_push(stack, frame, code, entry, t_in);
     if (record == NULL) {
         return;
+    }
+    if (resumed_line < 0) {
+        for (int i = 0; i < entry->n_lines_of; i++) {
+            if (lp_tracer_recording(entry->lines_of[i]->tracer)) {
+                entry->lines_of[i]->calls++;
+            }
+        }
     }
     /* A resumed generator goes on with the line it was suspended on,
      * without a new hit: settrace gives no line event for it either. */

@@ -442,3 +442,23 @@ def test_a_decorated_generator_keeps_send_throw_close_and_its_return_value():
     first = inspect.unwrap(steps).__code__.co_firstlineno
     # the first yield line: 3 (list) + 1 (next) + 2 (delegating) + 1 (closed)
     assert hits(profiler, steps)[first + 4] == 7
+
+
+def test_calls_are_counted_and_a_generators_resumes_are_not_calls():
+    def gen(n):
+        for i in range(n):
+            yield i
+
+    def plain(x):
+        return x
+
+    profiler = LineProfiler(gen, plain)
+    with profiler:
+        for i in range(4):
+            plain(i)
+        assert list(gen(3)) == [0, 1, 2]
+        assert list(gen(2)) == [0, 1]
+    plain(9)        # not profiled: profiling is off
+    stats = profiler.get_stats()
+    calls = {name.rpartition(".")[2]: count for (_, _, name), count in stats.calls.items()}
+    assert calls == {"plain": 4, "gen": 2}

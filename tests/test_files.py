@@ -41,7 +41,8 @@ def test_the_documented_layout(tmp_path):
     assert set(document) == {"unit", "metadata", "functions"}
     function = [f for f in document["functions"] if f["name"] == "handler"][0]
     assert function == {"file": "/src/app.py", "line": 10, "name": "handler",
-                        "code_hash": "abc123", "lines": [[11, 3, 1500], [12, 1, 20]]}
+                        "code_hash": "abc123", "calls": None,
+                        "lines": [[11, 3, 1500], [12, 1, 20]]}
 
 
 def test_a_newer_format_is_refused_naming_both_versions(tmp_path):

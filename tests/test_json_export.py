@@ -80,6 +80,7 @@ def test_document_validates_and_holds_the_profile_in_seconds(tmp_path, kernprof,
     total = sum(time for _, _, time in rows)
     assert work["total_time"] == total * 1e-9
     assert work["total_hits"] == 43
+    assert work["calls"] == stats.calls[(filename, 1, "work")] == 1
     for line, (lineno, hits, time) in zip(work["lines"], rows):
         assert line["line"] == lineno and line["hits"] == hits
         assert line["time"] == time * 1e-9
@@ -110,6 +111,7 @@ def test_zero_hits_other_units_and_odd_metadata_stay_valid(validate):
     method, f = document["functions"]          # ordered by file
     assert method["name"] == "Cls.method" and method["code_hash"] is None
     assert method["total_time"] == 40 * 1e-6 and method["total_hits"] == 6
+    assert method["calls"] is None             # line_profiler's data has no call counts
     assert method["lines"] == [
         {"line": 11, "hits": 2, "time": 10 * 1e-6, "per_hit": 5 * 1e-6, "percent": 25.0},
         {"line": 12, "hits": 4, "time": 30 * 1e-6, "per_hit": 30 * 1e-6 / 4, "percent": 75.0}]

@@ -65,17 +65,15 @@ def test_pstats_reads_calls_and_times(tmp_path):
     keys = {name: (filename, line, name) for name, line in
             [("outer", 1), ("inner", 8), ("counting", 14), ("never_called", 19)]}
     assert set(loaded.stats) == set(keys.values())
-    # outer's first line ran once per call; inner's docstring is no line, so
-    # its first executed line is `value = ...`; the generator's resumes are
-    # not calls, and a loop header as first line counts its iterations too.
-    expected_calls = {"outer": 2, "inner": 10, "counting": 5 + 1 + 2 + 1, "never_called": 0}
+    # The tracer's call counts: a generator's resumes are not calls.
+    expected_calls = {"outer": 2, "inner": 10, "counting": 2, "never_called": 0}
     for name, key in keys.items():
         primitive, total, tottime, cumtime, callers = loaded.stats[key]
         assert (primitive, total) == (expected_calls[name],) * 2, name
         assert tottime == cumtime == seconds(stats, key)
         assert callers == {}
     assert seconds(stats, keys["outer"]) > 0 and seconds(stats, keys["never_called"]) == 0
-    assert loaded.total_calls == loaded.prim_calls == 2 + 10 + 9
+    assert loaded.total_calls == loaded.prim_calls == 2 + 10 + 2
     assert loaded.total_tt == sum(seconds(stats, key) for key in keys.values())
 
 
@@ -88,7 +86,7 @@ def test_print_stats_sorted_by_cumulative_time(tmp_path):
     loaded = pstats.Stats(str(path), stream=stream)
     loaded.sort_stats("cumulative").print_stats()
     output = stream.getvalue()
-    assert "21 function calls in %.3f seconds" % loaded.total_tt in output
+    assert "14 function calls in %.3f seconds" % loaded.total_tt in output
     assert "Ordered by: cumulative time" in output
     rows = [line for line in output.splitlines() if "pstats_target.py:" in line]
     named = {row.rsplit("(", 1)[1].rstrip(")"): row.split() for row in rows}
@@ -100,3 +98,18 @@ def test_print_stats_sorted_by_cumulative_time(tmp_path):
     order = [row.rsplit("(", 1)[1].rstrip(")") for row in rows]
     assert order.index("outer") < order.index("inner")
     assert order[-1] == "never_called"
+
+
+def test_without_call_counts_the_first_executed_line_estimates_them(tmp_path):
+    # line_profiler's files have no call counts.
+    filename, stats = profile_module(tmp_path)
+    stats.calls = {}
+    path = tmp_path / "estimated.pstats"
+    write_pstats(stats, str(path))
+    loaded = pstats.Stats(str(path))
+    calls = {key[2]: value[0] for key, value in loaded.stats.items()}
+    # outer's first line ran once per call; inner's docstring is no line, so
+    # its first executed line is `value = ...`; a loop header as first line
+    # counts its iterations too.
+    assert calls == {"outer": 2, "inner": 10, "counting": 5 + 1 + 2 + 1, "never_called": 0}
+
