@@ -127,6 +127,8 @@ def _html_parser():
     _add_files(parser, "report")
     _add_outfile(parser, "folder to write the report into (default: lineprof_html)")
     parser.add_argument("--title", help="the report's title")
+    parser.add_argument("-u", "--unit", type=positive_float,
+                        help="unit of the line times shown, in seconds (default: 1e-6)")
     return parser
 
 
@@ -180,7 +182,8 @@ def _run_show(stats, options):
 
 def _run_html(stats, options):
     from lineprof.html_report import write_html
-    index = write_html(stats, options.outfile or "lineprof_html", title=options.title)
+    index = write_html(stats, options.outfile or "lineprof_html", title=options.title,
+                       output_unit=options.unit)
     print("Wrote the HTML report to %s" % index)
 
 
