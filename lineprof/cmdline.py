@@ -282,6 +282,8 @@ def _main(argv):
                          % (function, filename, lineno, apart))
     try:
         action(stats, options)
+    except BrokenPipeError:
+        raise                       # the reader went away: main() ends quietly
     except OSError as error:
         sys.stderr.write("lineprof: cannot write %s: %s\n" % (
             getattr(options, "outfile", None) or error.filename, error.strerror or error))
