@@ -110,6 +110,8 @@ lp_backend_init(Dispatcher *dispatcher)
 {
     dispatcher->trace_lines_offset = find_trace_lines_offset();
     dispatcher->saved_thread_hook = NULL;
+    dispatcher->warned_replacing = 0;
+    dispatcher->warned_replaced = 0;
     return 0;
 }
 
@@ -139,21 +141,43 @@ save_other_tracer(Dispatcher *dispatcher, ThreadStack *stack, PyThreadState *tst
     }
 }
 
-/* Removes lineprof's trace function from a thread, putting back what it
- * replaced there. */
+/* Whether the thread's trace function is someone else's: not lineprof's, and
+ * not sys.settrace's trampoline still waiting to call lineprof's thread hook. */
 static int
-stop_tracing(PyThreadState *tstate, ThreadStack *stack)
+traced_by_another(PyThreadState *tstate)
+{
+    PyObject *obj = tstate->c_traceobj;
+    int ours = tstate->c_tracefunc == trace_event
+               || (obj != NULL && PyCFunction_Check(obj)
+                   && PyCFunction_GET_FUNCTION(obj) == (PyCFunction)(void (*)(void))thread_hook);
+    return tstate->c_tracefunc != NULL && !ours;
+}
+
+/* Removes lineprof's trace function from a thread, putting back what it
+ * replaced there. If another tool replaced it meanwhile (sys.settrace from
+ * a debugger or coverage), that one stays, and lineprof says once that the
+ * lines run since were not profiled; what was collected before is kept. */
+static int
+stop_tracing(Dispatcher *dispatcher, PyThreadState *tstate, ThreadStack *stack)
 {
     Py_tracefunc func = stack ? stack->saved_tracefunc : NULL;
     PyObject *obj = stack ? stack->saved_traceobj : NULL;
-    int result;
+    int result = 0;
+    if (traced_by_another(tstate)) {
+        if (!dispatcher->warned_replaced) {
+            dispatcher->warned_replaced = 1;
+            PySys_WriteStderr("lineprof: another trace function (a debugger or coverage?) "
+                              "replaced lineprof's while it profiled; lines run after that "
+                              "were not profiled, the data before is kept\n");
+        }
+    }
+    else {
 #if PY_VERSION_HEX >= 0x03090000
-    result = _PyEval_SetTrace(tstate, func, obj);
+        result = _PyEval_SetTrace(tstate, func, obj);
 #else
-    (void)tstate;                   /* 3.8 reaches only the calling thread */
-    PyEval_SetTrace(func, obj);
-    result = 0;
+        PyEval_SetTrace(func, obj);     /* 3.8 reaches only the calling thread */
 #endif
+    }
     if (stack != NULL) {
         stack->saved_tracefunc = NULL;
         Py_CLEAR(stack->saved_traceobj);
@@ -173,7 +197,7 @@ lp_backend_trace_thread(Dispatcher *dispatcher, ThreadStack *stack, int on)
         PyEval_SetTrace(trace_event, (PyObject *)dispatcher);
         return 0;
     }
-    return stop_tracing(PyThreadState_Get(), stack);
+    return stop_tracing(dispatcher, PyThreadState_Get(), stack);
 }
 
 static int
@@ -234,7 +258,7 @@ lp_backend_trace_all_threads(Dispatcher *dispatcher, int on)
             PyEval_SetTrace(trace_event, (PyObject *)dispatcher);
 #endif
         }
-        else if (stack->by_count == 0 && stop_tracing(tstate, stack) < 0) {
+        else if (stack->by_count == 0 && stop_tracing(dispatcher, tstate, stack) < 0) {
             return -1;  /* (a decorated call running there keeps tracing) */
         }
     }

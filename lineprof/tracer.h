@@ -118,6 +118,7 @@ typedef struct Dispatcher {
     Py_ssize_t trace_lines_offset;  /* of PyFrameObject.f_trace_lines, or -1 */
     PyObject *saved_thread_hook;    /* what threading.settrace had before us */
     int warned_replacing;           /* said once that another tracer was paused */
+    int warned_replaced;            /* said once that another tracer took over */
 #endif
 } Dispatcher;
 

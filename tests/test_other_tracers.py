@@ -64,3 +64,42 @@ def test_another_trace_function_is_restored(tmp_path, mode):
     else:
         assert warning not in result.stderr
         assert out["work-seen"] == "True"       # both tools see the call
+
+
+REPLACING = textwrap.dedent("""
+    import sys
+    from lineprof import LineProfiler
+
+    def tracer(frame, event, arg):
+        return tracer
+
+    profiler = LineProfiler()
+
+    @profiler
+    def work():
+        a = 1
+        sys.settrace(tracer)
+        b = 2
+        return a + b
+
+    work()
+    print("kept", sys.gettrace() is tracer)
+    sys.settrace(None)
+    (lines,) = profiler.get_stats().timings.values()
+    print("hits", sorted((ln, h) for ln, h, _ in lines))
+""")
+
+
+def test_a_trace_function_that_replaces_lineprofs_is_reported_and_kept(tmp_path):
+    result = run_python(["-c", REPLACING], tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert out["kept"] == "True"        # lineprof does not remove the newcomer
+    warning = "lineprof: another trace function (a debugger or coverage?) replaced lineprof's"
+    if sys.version_info < (3, 12):
+        assert result.stderr.count(warning) == 1
+        # The lines before the replacement are kept; those after were not seen.
+        assert out["hits"] == "[(12, 1), (13, 1)]"
+    else:
+        assert warning not in result.stderr
+        assert out["hits"] == "[(12, 1), (13, 1), (14, 1), (15, 1)]"
