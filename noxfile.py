@@ -39,7 +39,8 @@ def tests(session):
     session.env["LINEPROF_STRICT"] = "1"
     # The optional extras are installed so that the features they enable are
     # tested; the tests of running without them hide them from the program.
-    session.install("pytest", "ipython", "nbformat", "rich", "tomli", "pygments", "jsonschema")
+    session.install("pytest", "ipython", "nbformat", "rich", "tomli", "pygments", "jsonschema",
+                    "hypothesis", "coverage")
     # The cross-check against line_profiler runs where it installs.
     session.run("python", "-m", "pip", "install", "-q", "line_profiler", success_codes=[0, 1])
     session.install("--force-reinstall", "--no-deps", ".")
