@@ -41,16 +41,12 @@ def _line_range(code):
     return min(lines), max(lines)
 
 
-def _source_hash(code):
-    """A hash of the function's source (of its bytecode if the source is gone),
-    so that merging refuses to sum runs of code that changed."""
-    lines = linecache.getlines(code.co_filename)
-    text = None
-    if lines:
-        try:
-            text = "".join(inspect.getblock(lines[code.co_firstlineno - 1:]))
-        except (IndentationError, SyntaxError, IndexError, TypeError):
-            text = None
+def _source_hash(code, line_range):
+    """A hash of the function's source lines, from its first line to its last
+    line of code (of its bytecode if the source is gone), so that merging
+    refuses to sum runs of code that changed."""
+    first, last = line_range
+    text = "".join(linecache.getlines(code.co_filename)[first - 1:last])
     data = text.encode("utf-8") if text else code.co_code
     return hashlib.sha256(data).hexdigest()[:16]
 
@@ -68,6 +64,7 @@ class LineProfiler:
         self._codes = []            # in the order added, for the report
         # By identity: equal code objects of two files are two functions.
         self._code_ids = set()
+        self._hashes = {}           # id(code) -> hash of its source
         self.functions = []
         self.compensation = compensation
         self.start_time = time.time()
@@ -84,8 +81,11 @@ class LineProfiler:
             raise TypeError("lineprof: cannot profile %r: it has no Python code" % (func,))
         if id(code) in self._code_ids:
             return 0
-        self._tracer.add_code(code, *_line_range(code))
+        line_range = _line_range(code)
+        self._tracer.add_code(code, *line_range)
         self._codes.append(code)
+        # Hashed now, while the source on disk is the one that runs.
+        self._hashes[id(code)] = _source_hash(code, line_range)
         self._code_ids.add(id(code))
         if not isinstance(func, types.CodeType):
             self.functions.append(func)
@@ -291,7 +291,7 @@ class LineProfiler:
                 counts[0] += hits
                 counts[1] += int(round(ticks * ticks_to_units))
             timings[key] = [(lineno, hits, time) for lineno, (hits, time) in sorted(merged.items())]
-            code_hashes.setdefault(key, _source_hash(code))
+            code_hashes.setdefault(key, self._hashes[id(code)])
             calls[key] = calls.get(key, 0) + calls_by_code.get(code, 0)
         metadata = {
             "python": sys.version.split()[0],

@@ -80,3 +80,58 @@ def test_interval_needs_line_mode_and_a_positive_number(tmp_path, kernprof):
     write(tmp_path, "forever.py", PROGRAM)
     assert_one_line_error(kernprof("-i", "1", "forever.py"))
     assert_one_line_error(kernprof("-l", "-i", "0", "forever.py"))
+
+
+MANY_FUNCTIONS = "\n".join(
+    "def f%d(x):\n%s    return x\n" % (index, "    x = x + 1\n" * 30) for index in range(800))
+
+BUSY = '''\
+import os
+import time
+import many
+
+
+@profile
+def spin():
+    total = 0
+    for i in range(1000):
+        total += many.f1(i)
+    return total
+
+
+while True:
+    spin()
+'''
+
+
+def test_sigkill_during_periodic_writes_leaves_a_complete_profile(tmp_path):
+    # A slow disk, simulated: the child's fsync sleeps, so a write spends most
+    # of its time between creating the temporary file and renaming it, and
+    # kills at staggered moments land in the middle of writes.
+    write(tmp_path, "slowdisk/sitecustomize.py",
+          "import os, time\n_fsync = os.fsync\n"
+          "def fsync(fd):\n    time.sleep(0.05)\n    _fsync(fd)\nos.fsync = fsync\n")
+    write(tmp_path, "many.py", MANY_FUNCTIONS)
+    write(tmp_path, "busy.py", BUSY)
+    outfile = tmp_path / "busy.py.lprof"
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "slowdisk"))
+    hits_seen = []
+    for delay in [0.013 * step for step in range(8)]:
+        if outfile.exists():
+            outfile.unlink()
+        process = subprocess.Popen([sys.executable, "-m", "kernprof", "-l", "-i", "0.01",
+                                    "-p", "many", "busy.py"], cwd=str(tmp_path), env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_for(lambda: outfile.exists() and
+                     len(lineprof.load_stats(str(outfile)).timings) == 801)
+            time.sleep(delay)
+        finally:
+            process.kill()
+            process.wait(timeout=60)
+        stats = lineprof.load_stats(str(outfile))   # a whole file, never half of one
+        assert len(stats.timings) == 801
+        hits_seen.append(sum(hits for rows in stats.timings.values() for _, hits, _ in rows))
+    assert max(hits_seen) > 0           # the later files hold the running program's hits
+    # Some kills did land mid-write: their temporary files were left behind.
+    assert [name for name in os.listdir(str(tmp_path)) if name.endswith(".tmp")]
