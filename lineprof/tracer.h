@@ -75,8 +75,7 @@ typedef struct FrameRecord {
     int outer;                      /* index of the nearest record of the same
                                      * code below this one (recursion), or -1 */
     int64_t start;                  /* when that line started, in ticks */
-    int64_t own_at_start;           /* the stack's own_ticks and line_events then */
-    uint64_t line_events_at_start;
+    uint64_t line_events_at_start;  /* the stack's line_events then */
     int opened_by_line;             /* the line was opened by a line event */
 } FrameRecord;
 
@@ -92,7 +91,6 @@ typedef struct ThreadStack {
     Py_tracefunc saved_tracefunc;   /* settrace: the trace function lineprof */
     PyObject *saved_traceobj;       /* replaced on this thread, to restore (strong) */
     uint64_t line_events;           /* line events handled on this thread */
-    int64_t own_ticks;              /* the tracer's own time in all events */
 } ThreadStack;
 
 typedef struct CodeRegistry {       /* open addressing, keyed by code pointer */
@@ -205,32 +203,34 @@ int lp_stack_grow(ThreadStack *stack);
 
 /* ---- the per-event path ------------------------------------------------
  *
- * Each event reads the clock on entry (t_in), which closes the running line,
- * and again on exit (t_out), which opens the next one: the tracer's own work
- * between the two readings is never charged. What happens outside them (the
- * interpreter stopping at the line, calling the tracer, boxing arguments)
- * is the event's "dispatch". A line's time holds the second half of the
- * dispatch of the event that opened it, the first half of the one that closed
- * it, and the whole dispatches of the events nested in it (callees). Each line
- * counts those halves, for line events only, and a calibrated cost per line
- * event is subtracted when the counts are read (Tracer.event_cost). Call and
- * return events are cheaper and vary more, so their dispatches are left in:
- * compensation errs on the side of subtracting too little. */
+ * Each event reads the clock once, on entry (t_in): that moment closes the
+ * running line and opens the next one. Everything an event costs (the
+ * interpreter stopping at the line and calling the tracer, and the tracer's
+ * own work) is the event's "dispatch". A line's time holds the part of the
+ * dispatch of the event that opened it after t_in, the part of the one that
+ * closed it before t_in, and the whole dispatches of the events nested in it
+ * (callees). Each line counts those as halves, for line events only, and a
+ * calibrated cost per line event is subtracted when the counts are read
+ * (Tracer.event_cost). Call and return events are cheaper and vary more, so
+ * their dispatches are left in: compensation errs on the side of subtracting
+ * too little.
+ *
+ * A second reading on exit would keep the tracer's own work out of the line
+ * exactly, but on the machines measured it costs 8-15 ns per event, more than
+ * that work; the calibrated cost covers it instead (BENCHMARKS.md). */
 
 enum { LP_FRAME_EVENT = 0, LP_LINE_EVENT = 1 };
 
-/* Opens a line (or resumes a paused one) at the end of an event. */
+/* Opens a line (or resumes a paused one) at time t. */
 static inline void
-lp_open(FrameRecord *record, const ThreadStack *stack, int64_t t_out, int event_kind)
+lp_open(FrameRecord *record, const ThreadStack *stack, int64_t t, int event_kind)
 {
-    record->start = t_out;
-    record->own_at_start = stack->own_ticks;
+    record->start = t;
     record->line_events_at_start = stack->line_events;
     record->opened_by_line = event_kind;
 }
 
-/* Adds the time since the record's line started to that line: the elapsed
- * time less the tracer's own time in the events nested in it (callees). */
+/* Adds the time since the record's line started to that line. */
 static inline void
 lp_charge(const ThreadStack *stack, const FrameRecord *record, int64_t t_in, int event_kind)
 {
@@ -238,7 +238,7 @@ lp_charge(const ThreadStack *stack, const FrameRecord *record, int64_t t_in, int
     if (record->line < 0 || entry == NULL) {
         return;
     }
-    int64_t elapsed = t_in - record->start - (stack->own_ticks - record->own_at_start);
+    int64_t elapsed = t_in - record->start;
     uint64_t halves = 2 * (stack->line_events - record->line_events_at_start)
                       + (uint64_t)record->opened_by_line + (uint64_t)event_kind;
     for (int i = 0; i < entry->n_lines_of; i++) {
@@ -251,14 +251,11 @@ lp_charge(const ThreadStack *stack, const FrameRecord *record, int64_t t_in, int
     }
 }
 
-/* Ends an event: accounts for the tracer's own time and returns t_out. */
-static inline int64_t
-lp_event_done(ThreadStack *stack, int64_t t_in, const lp_timer *timer, int event_kind)
+/* Ends an event: counts it if it is a line event, for compensation. */
+static inline void
+lp_event_done(ThreadStack *stack, int event_kind)
 {
-    int64_t t_out = lp_timer_read(timer);
-    stack->own_ticks += t_out - t_in;
     stack->line_events += (uint64_t)event_kind;
-    return t_out;
 }
 
 /* Recursion: while a frame runs, the outer frames of the same code are
@@ -325,7 +322,8 @@ lp_on_start(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *en
     /* A resumed generator goes on with the line it was suspended on,
      * without a new hit: settrace gives no line event for it either. */
     record->line = resumed_line;
-    lp_open(record, stack, lp_event_done(stack, t_in, timer, LP_FRAME_EVENT), LP_FRAME_EVENT);
+    lp_event_done(stack, LP_FRAME_EVENT);
+    lp_open(record, stack, t_in, LP_FRAME_EVENT);
 }
 
 /* A line event. The running frame's record is normally on top of the stack,
@@ -353,7 +351,7 @@ lp_on_line(const Dispatcher *dispatcher, ThreadStack *stack, const void *frame, 
     }
     const CodeEntry *entry = record->entry;
     if (entry != NULL) {
-        int64_t elapsed = t_in - record->start - (stack->own_ticks - record->own_at_start);
+        int64_t elapsed = t_in - record->start;
         uint64_t halves = 2 * (stack->line_events - record->line_events_at_start)
                           + (uint64_t)record->opened_by_line + LP_LINE_EVENT;
         for (int i = 0; i < entry->n_lines_of; i++) {
@@ -373,8 +371,8 @@ lp_on_line(const Dispatcher *dispatcher, ThreadStack *stack, const void *frame, 
         }
     }
     record->line = line;
-    lp_open(record, stack, lp_event_done(stack, t_in, &dispatcher->timer, LP_LINE_EVENT),
-            LP_LINE_EVENT);
+    lp_event_done(stack, LP_LINE_EVENT);
+    lp_open(record, stack, t_in, LP_LINE_EVENT);
 }
 
 /* A return, a yield or an exception leaving the frame. */
@@ -388,9 +386,9 @@ lp_on_exit(ThreadStack *stack, const void *frame, PyObject *code, const lp_timer
             lp_charge(stack, record, t_in, LP_FRAME_EVENT);
             int outer = record->outer;
             stack->depth = i;
-            int64_t t_out = lp_event_done(stack, t_in, timer, LP_FRAME_EVENT);
+            lp_event_done(stack, LP_FRAME_EVENT);
             if (outer >= 0 && outer < i) {
-                lp_open(&stack->frames[outer], stack, t_out, LP_FRAME_EVENT);   /* it goes on */
+                lp_open(&stack->frames[outer], stack, t_in, LP_FRAME_EVENT);    /* it goes on */
             }
             return;
         }
