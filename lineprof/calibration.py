@@ -1,12 +1,12 @@
 """The per-event cost that lineprof subtracts from line times.
 
-The C tracer already leaves its own work out of every line's time: it reads
-the clock when an event arrives and again when it returns to Python. What it
-cannot see is the interpreter's side of each event: stopping at the line,
-calling the callback, boxing its arguments, getting back to the bytecode.
-Each line knows how many such dispatches its time contains, so subtracting a
-measured cost per dispatch brings its time close to what the line costs
-without a profiler.
+The C tracer reads the clock once per event, when the event arrives, so a
+line's time also holds what the event costs around that moment: the
+interpreter stopping at the line, calling the callback, boxing its
+arguments, the tracer's own work, getting back to the bytecode. Each line
+knows how many such dispatches its time contains, so subtracting a measured
+cost per dispatch brings its time close to what the line costs without a
+profiler.
 
 The cost is measured once per process, the first time it is needed: a small
 loop of known lines runs with and without a private tracer, and the extra

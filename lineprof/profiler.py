@@ -54,9 +54,9 @@ def _source_hash(code, line_range):
 class LineProfiler:
     """Times every line of the functions given to it.
 
-    ``compensation`` subtracts the calibrated cost of the interpreter's side of
-    each trace event from line times (see lineprof.calibration); the tracer's
-    own time is left out either way.
+    ``compensation`` subtracts the calibrated cost of each line event (the
+    interpreter calling the tracer, and the tracer's work) from line times
+    (see lineprof.calibration).
     """
 
     def __init__(self, *functions, compensation=True):
