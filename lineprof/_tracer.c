@@ -393,18 +393,21 @@ tracer_arm(TracerObject *self, int on)
     return 0;
 }
 
+/* An error is reported as raised in `context`: NULL from tracer_dealloc,
+ * since naming the dying tracer there would revive it (the unraisable hook
+ * takes a reference) and free it a second time. */
 static void
-tracer_stop(TracerObject *self)
+tracer_stop(TracerObject *self, PyObject *context)
 {
     Dispatcher *dispatcher = self->dispatcher;
     if (self->enabled) {
         self->enabled = 0;
         if (--dispatcher->n_enabled == 0 && lp_backend_trace_all_threads(dispatcher, 0) < 0) {
-            PyErr_WriteUnraisable((PyObject *)self);
+            PyErr_WriteUnraisable(context);
         }
     }
     if (self->by_count == 0 && tracer_arm(self, 0) < 0) {
-        PyErr_WriteUnraisable((PyObject *)self);
+        PyErr_WriteUnraisable(context);
     }
 }
 
@@ -413,7 +416,7 @@ tracer_dealloc(TracerObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
     self->by_count = 0;
-    tracer_stop(self);
+    tracer_stop(self, NULL);
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
         CodeLines *lines = self->codes[i];
         CodeEntry *entry = lp_registry_find(&self->dispatcher->registry, lines->code);
@@ -507,7 +510,7 @@ tracer_enable(TracerObject *self, PyObject *Py_UNUSED(ignored))
 static PyObject *
 tracer_disable(TracerObject *self, PyObject *Py_UNUSED(ignored))
 {
-    tracer_stop(self);
+    tracer_stop(self, (PyObject *)self);
     if (PyErr_Occurred()) {
         return NULL;
     }

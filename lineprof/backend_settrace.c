@@ -203,7 +203,22 @@ lp_backend_trace_thread(Dispatcher *dispatcher, ThreadStack *stack, int on)
 static int
 set_thread_hook(Dispatcher *dispatcher, int on)
 {
-    PyObject *threading = PyImport_ImportModule("threading");
+    PyObject *threading;
+    if (on) {
+        threading = PyImport_ImportModule("threading");
+    }
+    else {
+        /* Not imported, or gone (a profiler still enabled when the program
+         * ends is stopped after sys.modules is cleared, and importing then
+         * fails): no thread will start, nothing to put back. */
+        PyObject *name = PyUnicode_FromString("threading");
+        threading = name ? PyImport_GetModule(name) : NULL;
+        Py_XDECREF(name);
+        if (threading == NULL && !PyErr_Occurred()) {
+            Py_CLEAR(dispatcher->saved_thread_hook);
+            return 0;
+        }
+    }
     if (threading == NULL) {
         return -1;
     }
