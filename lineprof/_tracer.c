@@ -579,12 +579,14 @@ tracer_disable_by_count(TracerObject *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
-/* {code: [row, ...]} for the code objects with hits, lines in order; the
- * row of a line is built by make_row. */
+/* [(code, [row, ...]), ...] for the code objects with hits, in the order
+ * registered, lines in order; the row of a line is built by make_row. Pairs,
+ * not a dict keyed by code: distinct code objects can compare equal (the
+ * same function compiled twice, or in two files), and a dict merged them. */
 static PyObject *
 collect_rows(TracerObject *self, PyObject *(*make_row)(const TracerObject *, int, const LineCounts *))
 {
-    PyObject *result = PyDict_New();
+    PyObject *result = PyList_New(0);
     if (result == NULL) {
         return NULL;
     }
@@ -607,7 +609,9 @@ collect_rows(TracerObject *self, PyObject *(*make_row)(const TracerObject *, int
             }
             Py_DECREF(row);
         }
-        int failed = PyList_GET_SIZE(rows) > 0 && PyDict_SetItem(result, lines->code, rows) < 0;
+        PyObject *pair = PyList_GET_SIZE(rows) > 0 ? PyTuple_Pack(2, lines->code, rows) : NULL;
+        int failed = PyList_GET_SIZE(rows) > 0 && (pair == NULL || PyList_Append(result, pair) < 0);
+        Py_XDECREF(pair);
         Py_DECREF(rows);
         if (failed) {
             goto error;
@@ -657,21 +661,22 @@ tracer_clear(TracerObject *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
-/* {code: calls} for the code objects that were called. */
+/* [(code, calls), ...] for the code objects that were called (pairs, as
+ * in collect_rows). */
 static PyObject *
 tracer_get_calls(TracerObject *self, PyObject *Py_UNUSED(ignored))
 {
-    PyObject *result = PyDict_New();
+    PyObject *result = PyList_New(0);
     for (Py_ssize_t i = 0; result != NULL && i < self->n_codes; i++) {
         CodeLines *lines = self->codes[i];
         if (lines->calls == 0) {
             continue;
         }
-        PyObject *calls = PyLong_FromUnsignedLongLong((unsigned long long)lines->calls);
-        if (calls == NULL || PyDict_SetItem(result, lines->code, calls) < 0) {
+        PyObject *pair = Py_BuildValue("(OK)", lines->code, (unsigned long long)lines->calls);
+        if (pair == NULL || PyList_Append(result, pair) < 0) {
             Py_CLEAR(result);
         }
-        Py_XDECREF(calls);
+        Py_XDECREF(pair);
     }
     return result;
 }
@@ -709,13 +714,13 @@ static PyMethodDef tracer_methods[] = {
     {"disable_by_count", (PyCFunction)tracer_disable_by_count, METH_NOARGS,
      "Undo one enable_by_count()."},
     {"get_timings", (PyCFunction)tracer_get_timings, METH_NOARGS,
-     "{code: [(lineno, hits, ticks), ...]} for the code objects that ran;\n"
+     "[(code, [(lineno, hits, ticks), ...]), ...] for the code objects that ran;\n"
      "ticks less event_cost per line-event dispatch (never below 0)."},
     {"get_counts", (PyCFunction)tracer_get_counts, METH_NOARGS,
-     "{code: [(lineno, hits, ticks, dispatches), ...]}: the raw counts; dispatches\n"
+     "[(code, [(lineno, hits, ticks, dispatches), ...]), ...]: the raw counts; dispatches\n"
      "counts the line-event dispatches inside ticks (halves count 0.5)."},
     {"get_calls", (PyCFunction)tracer_get_calls, METH_NOARGS,
-     "{code: calls}: how many frames of each code object started while recording\n"
+     "[(code, calls), ...]: how many frames of each code object started while recording\n"
      "(a generator's resumes are not calls)."},
     {"clear", (PyCFunction)tracer_clear, METH_NOARGS,
      "Forget all hits and times; keep the registered code."},

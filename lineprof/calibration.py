@@ -56,7 +56,7 @@ def _traced_ticks(tracer, code):
         _calibration_loop(_ITERATIONS)
     finally:
         tracer.disable()
-    rows = tracer.get_counts()[code]
+    rows = dict(tracer.get_counts())[code]
     return sum(row[2] for row in rows), sum(row[3] for row in rows)
 
 

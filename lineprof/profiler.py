@@ -280,19 +280,20 @@ class LineProfiler:
         event_cost = calibration.event_cost() if self.compensation else 0.0
         self._tracer.event_cost = event_cost
         ticks_to_units = _tracer.timer_unit() / STATS_UNIT
-        by_code = self._tracer.get_timings()
-        calls_by_code = self._tracer.get_calls()
+        # By identity: distinct code objects may compare equal.
+        by_code = {id(code): rows for code, rows in self._tracer.get_timings()}
+        calls_by_code = {id(code): calls for code, calls in self._tracer.get_calls()}
         timings, code_hashes, calls = {}, {}, {}
         for code in self._codes:
             key = (code.co_filename, code.co_firstlineno, _function_name(code))
             merged = {lineno: [hits, time] for lineno, hits, time in timings.get(key, ())}
-            for lineno, hits, ticks in by_code.get(code, ()):
+            for lineno, hits, ticks in by_code.get(id(code), ()):
                 counts = merged.setdefault(lineno, [0, 0])
                 counts[0] += hits
                 counts[1] += int(round(ticks * ticks_to_units))
             timings[key] = [(lineno, hits, time) for lineno, (hits, time) in sorted(merged.items())]
             code_hashes.setdefault(key, self._hashes[id(code)])
-            calls[key] = calls.get(key, 0) + calls_by_code.get(code, 0)
+            calls[key] = calls.get(key, 0) + calls_by_code.get(id(code), 0)
         metadata = {
             "python": sys.version.split()[0],
             "argv": list(sys.argv),
