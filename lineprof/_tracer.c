@@ -415,6 +415,11 @@ static void
 tracer_dealloc(TracerObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
+    /* A tracer can be freed while an exception propagates (popped from the
+     * value stack of the frame that raised): stopping calls into Python,
+     * which must neither see nor clear that exception. */
+    PyObject *exc_type, *exc_value, *exc_traceback;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_traceback);
     self->by_count = 0;
     tracer_stop(self, NULL);
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
@@ -431,6 +436,7 @@ tracer_dealloc(TracerObject *self)
     Py_DECREF(self->dispatcher);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
+    PyErr_Restore(exc_type, exc_value, exc_traceback);
 }
 
 static PyObject *
