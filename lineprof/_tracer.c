@@ -411,6 +411,8 @@ tracer_stop(TracerObject *self, PyObject *context)
     }
 }
 
+static PyObject *tracer_disable_by_count(TracerObject *self, PyObject *ignored);
+
 static void
 tracer_dealloc(TracerObject *self)
 {
@@ -420,6 +422,18 @@ tracer_dealloc(TracerObject *self)
      * which must neither see nor clear that exception. */
     PyObject *exc_type, *exc_value, *exc_traceback;
     PyErr_Fetch(&exc_type, &exc_value, &exc_traceback);
+    /* Dropped between enable_by_count() and disable_by_count() (a decorated
+     * call cannot be: its wrapper holds the tracer): undo those counts on
+     * this thread, which ran them in practice, or lineprof's trace function
+     * would stay on it for good (settrace). */
+    while (self->by_count > 0) {
+        PyObject *done = tracer_disable_by_count(self, NULL);
+        if (done == NULL) {
+            PyErr_WriteUnraisable(NULL);
+            break;
+        }
+        Py_DECREF(done);
+    }
     self->by_count = 0;
     tracer_stop(self, NULL);
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
