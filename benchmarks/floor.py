@@ -8,10 +8,20 @@ clock a second time on the way out as lineprof does ("floor x2"), then times
 workload 1's loop plain, under both and under lineprof's decorator,
 interleaved, and prints the nanoseconds each adds per line event. Run it with a Python that has lineprof
 installed, e.g. `.bench/lineprof-3.11/bin/python benchmarks/floor.py`.
+
+With `--workload FILE` (one of benchmarks/workloads/), it instead times that
+workload plain and with the floor tracer installed on every frame (its line
+events of other code cost it one clock reading and a comparison, as a minimal
+trace function that does not filter frames would), and prints the slowdown:
+before 3.12, the least any trace function can slow that program by.
 x86-64 only (the floor reads the TSC)."""
 import argparse
+import contextlib
 import importlib.util
+import io
+import json
 import os
+import runpy
 import statistics
 import subprocess
 import sys
@@ -76,12 +86,51 @@ def run_lineprof(n):
     return elapsed, sum(hits for _, hits, _ in lines)
 
 
+def run_workload(path, floor=None):
+    """Seconds of the workload's timed part (its BENCH line), plain or with
+    the floor tracer installed for a code object that never runs."""
+    sys.argv = [path, "1"]
+    output = io.StringIO()
+    if floor is not None:
+        floor.start(run_workload.__code__)
+    try:
+        with contextlib.redirect_stdout(output):
+            runpy.run_path(path, run_name="__main__")
+    finally:
+        if floor is not None:
+            floor.stop()
+    return json.loads(output.getvalue().split("BENCH ", 1)[1])["elapsed"]
+
+
+def workload_floor(path, runs, floor):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    slowdowns = []
+    for round_number in range(runs + 1):                   # round 0 warms up
+        plain = run_workload(path)
+        traced = run_workload(path, floor)
+        if round_number:
+            slowdowns.append(traced / plain)
+    print("Python %s, %s, %d rounds: a minimal trace function slows it %.2fx (%.2f-%.2f)"
+          % (sys.version.split()[0], os.path.basename(path), runs,
+             statistics.median(slowdowns), min(slowdowns), max(slowdowns)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="counted rounds (default 7)")
     parser.add_argument("-n", type=int, default=2000000, help="loop iterations")
+    parser.add_argument("--workload", metavar="FILE",
+                        help="time this workload script under the floor tracer instead "
+                             "(before 3.12)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
+        if options.workload:
+            if sys.version_info >= (3, 12):
+                sys.exit("floor.py: --workload measures trace functions, which 3.12+ "
+                         "replaces with sys.monitoring")
+            workload_floor(options.workload, options.runs,
+                           build_floor_tracer(folder, two_reads=False))
+            return
         floors = {"floor": build_floor_tracer(folder, two_reads=False),
                   "floor x2": build_floor_tracer(folder, two_reads=True)}
         added = {name: [] for name in list(floors) + ["lineprof"]}
