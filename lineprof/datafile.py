@@ -25,6 +25,7 @@ import io
 import json
 import os
 import pickle
+import pickletools
 import tempfile
 
 from lineprof.stats import LineStats
@@ -203,6 +204,11 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 def _load_pickle(data, filename):
     try:
+        # A first pass over the opcodes, which reads each argument from the
+        # data itself: a pickle claiming a huge object it does not hold is
+        # refused here, where the unpickler would allocate the claimed size.
+        for _ in pickletools.genops(data):
+            pass
         loaded = _RestrictedUnpickler(io.BytesIO(data)).load()
     except RecursionError:
         raise LprofFormatError("%s: damaged line_profiler file (nested too deep)" % filename)

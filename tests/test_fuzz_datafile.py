@@ -101,6 +101,7 @@ def test_pickles_of_plain_data(value, protocol):
                      b'"lines": [[1, ' + b"9" * 100000 + b', 1]]}]}',   # a huge number
     b"\x80\x04\x95" + b"\xff" * 8 + b"B" + b"\xff\xff\xff\x7f",    # claims a 2 GB bytes object
     b"\x80\x04" + b"]" * 1000 + b"(" * 50000,                    # a pickle building deep
+    b"\x80\x04B\x00\x00\x00\x04",                                # claims 64 MB (found by fuzzing)
 ])
 def test_hostile_shapes(data):
     read_safely(data)

@@ -3,6 +3,8 @@ import io
 import pstats
 import sys
 
+import pytest
+
 import lineprof
 from lineprof.pstats_export import write_pstats
 
@@ -70,11 +72,11 @@ def test_pstats_reads_calls_and_times(tmp_path):
     for name, key in keys.items():
         primitive, total, tottime, cumtime, callers = loaded.stats[key]
         assert (primitive, total) == (expected_calls[name],) * 2, name
-        assert tottime == cumtime == seconds(stats, key)
+        assert tottime == cumtime == pytest.approx(seconds(stats, key))
         assert callers == {}
     assert seconds(stats, keys["outer"]) > 0 and seconds(stats, keys["never_called"]) == 0
     assert loaded.total_calls == loaded.prim_calls == 2 + 10 + 2
-    assert loaded.total_tt == sum(seconds(stats, key) for key in keys.values())
+    assert loaded.total_tt == pytest.approx(sum(seconds(stats, key) for key in keys.values()))
 
 
 def test_print_stats_sorted_by_cumulative_time(tmp_path):
