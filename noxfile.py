@@ -101,7 +101,8 @@ def _asan_runtime():
 
 
 # 3.12+ has the sys.monitoring backend, 3.8-3.11 the settrace one.
-@nox.session(python=_newest_found(["3.11", "3.12"]))
+# One Python per backend: settrace (3.8-3.11) and sys.monitoring (3.12+).
+@nox.session(python=[_newest_found(["3.8", "3.9", "3.10", "3.11"]), _newest_found(["3.12", "3.13"])])
 def sanitize(session):
     """C tests and test suite with the extension built with ASan, then UBSan.
 
