@@ -133,6 +133,7 @@ class Program:
         self.name = options.program
         self.autoprofiler = None        # set by kernprof -p
         self.notebook_cells = None
+        self.compiled_cells = {}        # notebook cells of plain Python, by file name
         self.uses_ipython = False
 
     def default_outfile(self, line_by_line):
@@ -183,9 +184,12 @@ class Program:
         except notebook.NotebookError as error:
             raise KernprofError(str(error))
         self.uses_ipython = any(needs for _, _, needs in self.notebook_cells)
-        for filename, source, needs_ipython in self.notebook_cells:
-            if not needs_ipython:
-                self._compile(source, filename)     # a syntax error is found before anything runs
+        # Plain Python compiles now, so that a syntax error stops the run before
+        # any cell runs; cells with IPython syntax compile as they run, once
+        # IPython has turned them into Python.
+        self.compiled_cells = {filename: self._compile(source, filename)
+                               for filename, source, needs_ipython in self.notebook_cells
+                               if not needs_ipython}
         return None
 
     @staticmethod
@@ -207,9 +211,8 @@ class Program:
         shell = notebook.make_shell(main_module) if self.uses_ipython else None
         if self.kind == "notebook":
             for filename, source, _ in self.notebook_cells:
-                if shell is not None:
-                    source = notebook.to_python(shell, source)
-                cell_code = self._compile(source, filename)
+                cell_code = self.compiled_cells.get(filename) or \
+                    self._compile(notebook.to_python(shell, source), filename)
                 if self.autoprofiler is not None:
                     self.autoprofiler.add_script(cell_code, os.path.abspath(self.name))
                 exec(cell_code, namespace)
