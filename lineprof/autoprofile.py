@@ -47,17 +47,23 @@ def function_codes(code, prefix=""):
 
 
 class Target:
-    """One entry of -p: a module (and, optionally, a name inside it) or a path."""
+    """One entry of -p: a module (and, optionally, a name inside it) or a path;
+    with whole_module, the module named text as it is (--prof-imports)."""
 
-    def __init__(self, text):
+    def __init__(self, text, whole_module=False):
         self.text = text
         self.path = None
+        self.folder = None          # the path with a trailing separator, for a folder
         self.module = None
         self.qualname = None        # only this name (and what it holds) in the module
-        if text.endswith(".py") or os.sep in text or os.path.exists(text):
+        if whole_module:
+            self.module = text
+        elif text.endswith(".py") or os.sep in text or os.path.exists(text):
             self.path = os.path.abspath(text)
             if not os.path.exists(self.path):
                 raise TargetError("-p %s: no such file or folder" % text)
+            if os.path.isdir(self.path):
+                self.folder = self.path.rstrip(os.sep) + os.sep
         else:
             self.module, self.qualname = _split_dotted(text)
 
@@ -65,8 +71,8 @@ class Target:
         if self.path is None or not filename:
             return False
         filename = os.path.abspath(filename)
-        return filename == self.path or (os.path.isdir(self.path) and
-                                         filename.startswith(self.path.rstrip(os.sep) + os.sep))
+        return filename == self.path or (self.folder is not None and
+                                         filename.startswith(self.folder))
 
     def matches_module(self, name):
         """A package's name takes in its submodules, as coverage's --source does."""
@@ -167,19 +173,11 @@ class AutoProfiler:
         if not self.prof_imports:
             return
         for name in _imported_modules(filename, package):
-            target = _ImportTarget(name)
+            target = Target(name, whole_module=True)    # not followed further
             if name in sys.modules:
                 self._add_live(sys.modules[name], target)
             else:
                 self._import_targets.append(target)
-
-
-class _ImportTarget(Target):
-    """A module that a target imports (--prof-imports): not followed further."""
-
-    def __init__(self, name):
-        self.text = self.module = name
-        self.path = self.qualname = None
 
 
 def _imported_modules(filename, package):
