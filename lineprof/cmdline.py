@@ -97,21 +97,21 @@ def show_report(stats, options, stream=None):
                 summarize=options.summarize, sort=getattr(options, "sort", False))
 
 
-def _add_files(parser, what):
+def _parser(command, description, what, outfile_help=None, outfile_required=False):
+    """A command's parser: its files and, for the commands that write one,
+    -o/--outfile."""
+    parser = OneLineErrorParser(prog="python -m lineprof " + command, description=description)
     parser.add_argument("files", nargs="+", metavar="FILE.lprof",
                         help="profile(s) to %s; several are summed (see 'merge')" % what)
-
-
-def _add_outfile(parser, default_help, required=False):
-    parser.add_argument("-o", "--outfile", required=required, metavar="PATH",
-                        help=default_help)
+    if outfile_help:
+        parser.add_argument("-o", "--outfile", required=outfile_required, metavar="PATH",
+                            help=outfile_help)
+    return parser
 
 
 def _show_parser():
-    parser = OneLineErrorParser(prog="python -m lineprof show",
-                                description="Print the line-by-line report of .lprof files "
-                                            "(several files are summed).")
-    _add_files(parser, "show")
+    parser = _parser("show", "Print the line-by-line report of .lprof files (several files "
+                             "are summed).", "show")
     add_report_options(parser, None, "unit of the times shown, in seconds (default: the "
                                      "file's, 1e-9)")
     parser.add_argument("--sort", action="store_true",
@@ -120,12 +120,10 @@ def _show_parser():
 
 
 def _html_parser():
-    parser = OneLineErrorParser(prog="python -m lineprof html",
-                                description="Write a static HTML report (no network needed to "
-                                            "view it): an index of the functions and a page of "
-                                            "source with per-line heat bars for each.")
-    _add_files(parser, "report")
-    _add_outfile(parser, "folder to write the report into (default: lineprof_html)")
+    parser = _parser("html", "Write a static HTML report (no network needed to view it): an "
+                             "index of the functions and a page of source with per-line heat "
+                             "bars for each.", "report",
+                     "folder to write the report into (default: lineprof_html)")
     parser.add_argument("--title", help="the report's title")
     parser.add_argument("-u", "--unit", type=positive_float,
                         help="unit of the line times shown, in seconds (default: 1e-6)")
@@ -133,42 +131,28 @@ def _html_parser():
 
 
 def _callgrind_parser():
-    parser = OneLineErrorParser(prog="python -m lineprof callgrind",
-                                description="Export in the callgrind format, per line (time in "
-                                            "ns, hits), for KCacheGrind/QCacheGrind and "
-                                            "callgrind_annotate.")
-    _add_files(parser, "export")
-    _add_outfile(parser, "output file (default: callgrind.out.<first file's name>)")
-    return parser
+    return _parser("callgrind", "Export in the callgrind format, per line (time in ns, hits), "
+                                "for KCacheGrind/QCacheGrind and callgrind_annotate.", "export",
+                   "output file (default: callgrind.out.<first file's name>)")
 
 
 def _pstats_parser():
-    parser = OneLineErrorParser(prog="python -m lineprof pstats",
-                                description="Export per-function totals in the pstats format, "
-                                            "for pstats.Stats, snakeviz and gprof2dot.")
-    _add_files(parser, "export")
-    _add_outfile(parser, "output file (default: <first file's name>.prof)")
-    return parser
+    return _parser("pstats", "Export per-function totals in the pstats format, for "
+                             "pstats.Stats, snakeviz and gprof2dot.", "export",
+                   "output file (default: <first file's name>.prof)")
 
 
 def _json_parser():
-    parser = OneLineErrorParser(prog="python -m lineprof json",
-                                description="Export as JSON (a documented, versioned schema: "
-                                            "lineprof/json_schema.json).")
-    _add_files(parser, "export")
-    _add_outfile(parser, "output file (default: standard output)")
-    return parser
+    return _parser("json", "Export as JSON (a documented, versioned schema: "
+                           "lineprof/json_schema.json).", "export",
+                   "output file (default: standard output)")
 
 
 def _merge_parser():
-    parser = OneLineErrorParser(prog="python -m lineprof merge",
-                                description="Sum profiles into one .lprof: hits and times of "
-                                            "the same line of the same function add up, units "
-                                            "are converted, and a function whose source "
-                                            "changed between runs is kept apart.")
-    _add_files(parser, "merge")
-    _add_outfile(parser, "the merged .lprof to write", required=True)
-    return parser
+    return _parser("merge", "Sum profiles into one .lprof: hits and times of the same line "
+                            "of the same function add up, units are converted, and a function "
+                            "whose source changed between runs is kept apart.", "merge",
+                   "the merged .lprof to write", outfile_required=True)
 
 
 def _stem(path):
