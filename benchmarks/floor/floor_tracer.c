@@ -27,14 +27,10 @@ static uint64_t previous_time;
 #  define LEAVING_TIME(now) (now)
 #endif
 
-#if PY_VERSION_HEX >= 0x030C0000
-/* 3.12+: a sys.monitoring LINE callback local to the target code object. */
-static PyObject *
-line_event(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+/* A line event of the target code at time now: the whole of the work. */
+static inline void
+count_line(int line, uint64_t now)
 {
-    (void)self; (void)nargsf; (void)kwnames;
-    uint64_t now = __rdtsc();
-    int line = (int)PyLong_AsLong(args[1]);
     if (previous_line >= 0) {
         ticks[previous_line] += now - previous_time;
     }
@@ -43,6 +39,16 @@ line_event(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnam
         previous_line = line;
     }
     previous_time = LEAVING_TIME(now);
+}
+
+#if PY_VERSION_HEX >= 0x030C0000
+/* 3.12+: a sys.monitoring LINE callback local to the target code object. */
+static PyObject *
+line_event(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    (void)self; (void)nargsf; (void)kwnames;
+    uint64_t now = __rdtsc();
+    count_line((int)PyLong_AsLong(args[1]), now);
     Py_RETURN_NONE;
 }
 
@@ -72,15 +78,7 @@ trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     uint64_t now = __rdtsc();
     if (what == PyTrace_LINE && (PyObject *)PyFrame_GetCode(frame) == target_code) {
         Py_DECREF(target_code);     /* PyFrame_GetCode gave a new reference */
-        int line = PyFrame_GetLineNumber(frame);
-        if (previous_line >= 0) {
-            ticks[previous_line] += now - previous_time;
-        }
-        if (line >= 0 && line < MAX_LINES) {
-            hits[line]++;
-            previous_line = line;
-        }
-        previous_time = LEAVING_TIME(now);
+        count_line(PyFrame_GetLineNumber(frame), now);
     }
     else if (what == PyTrace_LINE) {
         Py_DECREF(PyFrame_GetCode(frame));
