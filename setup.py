@@ -15,8 +15,8 @@ setup(
     ext_modules=[
         Extension(
             "lineprof._tracer",
-            sources=sorted(glob.glob("lineprof/*.c")),
-            depends=sorted(glob.glob("lineprof/*.h")),
+            sources=sorted(glob.glob("lineprof/_tracer/*.c")),
+            depends=sorted(glob.glob("lineprof/_tracer/*.h")),
             extra_compile_args=compile_args,
         )
     ],

@@ -1,14 +1,12 @@
-/* lineprof._tracer: the line tracer's module, its Tracer type, the registry
- * of profiled code objects and the per-thread frame stacks. The events
- * themselves arrive in backend_settrace.c (3.8-3.11) or
+/* lineprof._tracer: the line tracer's module, its Dispatcher and Tracer
+ * types. The code registry is in registry.c, the thread stacks in threads.c;
+ * the events themselves arrive in backend_settrace.c (3.8-3.11) or
  * backend_monitoring.c (3.12+). See tracer.h for who owns what. */
 #include "tracer.h"
 
 #include <stddef.h>
 #include <string.h>
 #include <structmember.h>
-
-LP_THREAD_LOCAL StackCache lp_stack_cache;
 
 /* Distinguishes a Dispatcher from an earlier one freed at the same address
  * (a sub-interpreter that ended), so a thread's cached stack pointer is never
@@ -25,261 +23,6 @@ static ModuleState *
 module_state(PyObject *module)
 {
     return (ModuleState *)PyModule_GetState(module);
-}
-
-/* ---- threads ----------------------------------------------------------- */
-
-static int
-thread_state_alive(PyThreadState *tstate)
-{
-    PyInterpreterState *interp = lp_interpreter_of(PyThreadState_Get());
-    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL;
-            t = PyThreadState_Next(t)) {
-        if (t == tstate) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-ThreadStack *
-lp_stack_of(Dispatcher *dispatcher, PyThreadState *tstate)
-{
-    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
-        if (stack->tstate == tstate) {
-            return stack;
-        }
-    }
-    /* Reuse the stack of a thread that has ended, so that a program starting
-     * many short threads does not grow the profiler. */
-    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
-        if (!thread_state_alive(stack->tstate)) {
-            lp_clear_stack(stack);
-            stack->by_count = 0;
-            stack->saved_tracefunc = NULL;
-            Py_CLEAR(stack->saved_traceobj);
-            stack->tstate = tstate;
-            stack->generation++;
-            return stack;
-        }
-    }
-    ThreadStack *stack = PyMem_RawCalloc(1, sizeof(ThreadStack));
-    if (stack == NULL) {
-        return NULL;
-    }
-    stack->owner = dispatcher;
-    stack->tstate = tstate;
-    stack->next = dispatcher->stacks;
-    dispatcher->stacks = stack;
-    return stack;
-}
-
-ThreadStack *
-lp_thread_stack_slow(Dispatcher *dispatcher)
-{
-    ThreadStack *stack = lp_stack_of(dispatcher, PyThreadState_Get());
-    if (stack != NULL) {
-        lp_stack_cache.owner = dispatcher;
-        lp_stack_cache.serial = dispatcher->serial;
-        lp_stack_cache.stack = stack;
-        lp_stack_cache.generation = stack->generation;
-    }
-    return stack;
-}
-
-int
-lp_stack_grow(ThreadStack *stack)
-{
-    int capacity = stack->capacity ? stack->capacity * 2 : 64;
-    FrameRecord *frames = PyMem_RawRealloc(stack->frames, (size_t)capacity * sizeof(FrameRecord));
-    if (frames == NULL) {
-        return -1;
-    }
-    stack->frames = frames;
-    stack->capacity = capacity;
-    return 0;
-}
-
-void
-lp_clear_stack(ThreadStack *stack)
-{
-    stack->depth = 0;
-}
-
-/* Drops the records of one code object from every thread: its events are
- * no longer seen, so those records would never be closed. */
-static void
-forget_records_of(Dispatcher *dispatcher, const CodeEntry *entry)
-{
-    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
-        int kept = 0;
-        for (int i = 0; i < stack->depth; i++) {
-            if (stack->frames[i].entry != entry) {
-                stack->frames[kept++] = stack->frames[i];
-            }
-        }
-        stack->depth = kept;
-        /* Records moved down: find each one's outer record again. */
-        for (int i = 0; i < kept; i++) {
-            int outer = i - 1;
-            while (outer >= 0 && stack->frames[outer].code != stack->frames[i].code) {
-                outer--;
-            }
-            stack->frames[i].outer = outer;
-        }
-    }
-}
-
-/* ---- the registry ------------------------------------------------------ */
-
-static Py_ssize_t
-registry_slot(const CodeRegistry *registry, const PyObject *code)
-{
-    Py_ssize_t mask = registry->capacity - 1;
-    return (Py_ssize_t)(((uintptr_t)code >> 4) & (uintptr_t)mask);
-}
-
-static int
-registry_grow(CodeRegistry *registry)
-{
-    Py_ssize_t old_capacity = registry->capacity;
-    CodeEntry **old_slots = registry->slots;
-    Py_ssize_t capacity = old_capacity ? old_capacity * 2 : 64;
-    CodeEntry **slots = PyMem_RawCalloc((size_t)capacity, sizeof(CodeEntry *));
-    if (slots == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    registry->slots = slots;
-    registry->capacity = capacity;
-    for (Py_ssize_t i = 0; i < old_capacity; i++) {
-        CodeEntry *entry = old_slots[i];
-        if (entry != NULL) {
-            Py_ssize_t j = registry_slot(registry, entry->code);
-            while (slots[j] != NULL) {
-                j = (j + 1) & (capacity - 1);
-            }
-            slots[j] = entry;
-        }
-    }
-    PyMem_RawFree(old_slots);
-    return 0;
-}
-
-static int
-registry_insert(CodeRegistry *registry, CodeEntry *entry)
-{
-    if ((registry->used + 1) * 2 > registry->capacity && registry_grow(registry) < 0) {
-        return -1;
-    }
-    Py_ssize_t i = registry_slot(registry, entry->code);
-    while (registry->slots[i] != NULL) {
-        i = (i + 1) & (registry->capacity - 1);
-    }
-    registry->slots[i] = entry;
-    registry->used++;
-    return 0;
-}
-
-/* Linear probing without tombstones: after removing, move later entries of
- * the same cluster back so that every entry stays reachable. */
-static void
-registry_remove(CodeRegistry *registry, const CodeEntry *entry)
-{
-    Py_ssize_t mask = registry->capacity - 1;
-    Py_ssize_t i = registry_slot(registry, entry->code);
-    while (registry->slots[i] != entry) {
-        i = (i + 1) & mask;
-    }
-    registry->slots[i] = NULL;
-    registry->used--;
-    for (Py_ssize_t j = (i + 1) & mask; registry->slots[j] != NULL; j = (j + 1) & mask) {
-        CodeEntry *moved = registry->slots[j];
-        Py_ssize_t home = registry_slot(registry, moved->code);
-        /* Move it back if its home is not within (i, j]. */
-        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-            registry->slots[i] = moved;
-            registry->slots[j] = NULL;
-            i = j;
-        }
-    }
-}
-
-static CodeEntry *
-entry_for(Dispatcher *dispatcher, PyObject *code)
-{
-    CodeEntry *entry = lp_registry_find(&dispatcher->registry, code);
-    if (entry != NULL) {
-        return entry;
-    }
-    entry = PyMem_RawCalloc(1, sizeof(CodeEntry));
-    if (entry == NULL) {
-        PyErr_NoMemory();
-        return NULL;
-    }
-    entry->code = code;
-    if (lp_backend_init_entry(dispatcher, entry) < 0) {
-        PyMem_RawFree(entry);
-        return NULL;
-    }
-    if (registry_insert(&dispatcher->registry, entry) < 0) {
-        lp_backend_clear_entry(entry);
-        PyMem_RawFree(entry);
-        return NULL;
-    }
-    return entry;
-}
-
-static int
-entry_append(CodeEntry *entry, CodeLines *lines)
-{
-    if (entry->n_lines_of == entry->capacity) {
-        int capacity = entry->capacity ? entry->capacity * 2 : 2;
-        CodeLines **grown = PyMem_RawRealloc(entry->lines_of, (size_t)capacity * sizeof(CodeLines *));
-        if (grown == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        entry->lines_of = grown;
-        entry->capacity = capacity;
-    }
-    entry->lines_of[entry->n_lines_of++] = lines;
-    return 0;
-}
-
-/* Whether some tracer that registered this code wants its events. */
-static int
-entry_wanted(const CodeEntry *entry)
-{
-    for (int i = 0; i < entry->n_lines_of; i++) {
-        if (entry->lines_of[i]->tracer->armed) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void
-entry_detach(Dispatcher *dispatcher, CodeEntry *entry, const CodeLines *lines)
-{
-    int kept = 0;
-    for (int i = 0; i < entry->n_lines_of; i++) {
-        if (entry->lines_of[i] != lines) {
-            entry->lines_of[kept++] = entry->lines_of[i];
-        }
-    }
-    entry->n_lines_of = kept;
-    if (kept == 0) {
-        /* Nobody profiles this code any more. */
-        if (lp_backend_instrument(dispatcher, entry, 0) < 0) {
-            PyErr_WriteUnraisable(entry->code);
-        }
-        forget_records_of(dispatcher, entry);
-        registry_remove(&dispatcher->registry, entry);
-        lp_backend_clear_entry(entry);
-        PyMem_RawFree(entry->lines_of);
-        PyMem_RawFree(entry);
-    }
 }
 
 /* ---- the Dispatcher type ----------------------------------------------- */
@@ -375,7 +118,7 @@ tracer_arm(TracerObject *self, int on)
         if (entry == NULL) {
             continue;
         }
-        int wanted = on || entry_wanted(entry);
+        int wanted = on || lp_entry_wanted(entry);
         if (lp_backend_instrument(self->dispatcher, entry, wanted) < 0) {
             if (on) {
                 /* Undo the codes armed so far; keep the error to report. */
@@ -387,7 +130,7 @@ tracer_arm(TracerObject *self, int on)
             return -1;
         }
         if (!wanted) {
-            forget_records_of(self->dispatcher, entry);
+            lp_forget_records_of(self->dispatcher, entry);
         }
     }
     return 0;
@@ -440,7 +183,7 @@ tracer_dealloc(TracerObject *self)
         CodeLines *lines = self->codes[i];
         CodeEntry *entry = lp_registry_find(&self->dispatcher->registry, lines->code);
         if (entry != NULL) {
-            entry_detach(self->dispatcher, entry, lines);
+            lp_entry_detach(self->dispatcher, entry, lines);
         }
         Py_DECREF(lines->code);
         PyMem_RawFree(lines->lines);
@@ -491,10 +234,10 @@ tracer_add_code(TracerObject *self, PyObject *args)
         PyMem_RawFree(lines);
         return PyErr_NoMemory();
     }
-    CodeEntry *entry = entry_for(self->dispatcher, code);
-    if (entry == NULL || entry_append(entry, lines) < 0) {
+    CodeEntry *entry = lp_entry_for(self->dispatcher, code);
+    if (entry == NULL || lp_entry_append(entry, lines) < 0) {
         if (entry != NULL && entry->n_lines_of == 0) {
-            entry_detach(self->dispatcher, entry, lines);
+            lp_entry_detach(self->dispatcher, entry, lines);
         }
         PyMem_RawFree(lines->lines);
         PyMem_RawFree(lines);

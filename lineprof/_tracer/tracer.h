@@ -1,4 +1,6 @@
-/* Structures shared by the module (_tracer.c) and the two event backends.
+/* Structures shared by the C files of lineprof._tracer: the module
+ * (module.c), the code registry (registry.c), the thread stacks (threads.c)
+ * and the two event backends.
  *
  * Ownership, from the top:
  *   Dispatcher   one per interpreter (the module's state object). Owns the
@@ -414,8 +416,19 @@ int lp_backend_instrument(Dispatcher *dispatcher, CodeEntry *entry, int on);
 int lp_backend_init_entry(Dispatcher *dispatcher, CodeEntry *entry);
 void lp_backend_clear_entry(CodeEntry *entry);
 
-/* Shared by the backends. */
+/* threads.c, shared by the backends. */
 void lp_clear_stack(ThreadStack *stack);
+/* Drops the records of one code object from every thread's stack. */
+void lp_forget_records_of(Dispatcher *dispatcher, const CodeEntry *entry);
+
+/* registry.c */
+/* The entry of a code object, made (and registered) if it has none. */
+CodeEntry *lp_entry_for(Dispatcher *dispatcher, PyObject *code);
+int lp_entry_append(CodeEntry *entry, CodeLines *lines);
+/* Whether some tracer that registered this code wants its events. */
+int lp_entry_wanted(const CodeEntry *entry);
+/* Removes one tracer's lines; the entry is freed when none are left. */
+void lp_entry_detach(Dispatcher *dispatcher, CodeEntry *entry, const CodeLines *lines);
 
 /* wrapper.c: adds the ProfiledFunction (3.9+) and ProfiledGenerator types. */
 int lp_add_profiled_function_type(PyObject *module);
