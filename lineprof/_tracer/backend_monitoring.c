@@ -29,12 +29,12 @@ enum {
  * at start-up rather than assumed. */
 typedef enum {
     EV_PY_START, EV_PY_RESUME, EV_PY_RETURN, EV_PY_YIELD, EV_LINE, EV_JUMP,
-    EV_BRANCH, EV_PY_UNWIND, EV_PY_THROW, N_EVENTS
+    EV_BRANCH, EV_BRANCH_LEFT, EV_BRANCH_RIGHT, EV_PY_UNWIND, EV_PY_THROW, N_EVENTS
 } EventKind;
 
 static const char *const event_names[N_EVENTS] = {
     "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "LINE", "JUMP",
-    "BRANCH", "PY_UNWIND", "PY_THROW",
+    "BRANCH", "BRANCH_LEFT", "BRANCH_RIGHT", "PY_UNWIND", "PY_THROW",
 };
 
 /* A line number or an offset: a small int, read without a call. */
@@ -70,24 +70,33 @@ typedef struct {
     Dispatcher *dispatcher;         /* strong */
 } EventCallback;
 
-/* Each callback looks the code up and hands the event to tracer.h. */
-#define LOOKUP_OR_RETURN(min_args)                                              \
+/* Each callback brackets its work with lp_event_begin/lp_event_end, looks
+ * the code up and hands the event to tracer.h. */
+#define BEGIN_EVENT(min_args)                                                   \
     Dispatcher *dispatcher = ((EventCallback *)callable)->dispatcher;           \
     if (PyVectorcall_NARGS(nargsf) < (min_args)) {                              \
         Py_RETURN_NONE;                                                         \
     }                                                                           \
-    PyObject *code = args[0];                                                   \
-    CodeEntry *entry = lp_registry_find(&dispatcher->registry, code);           \
-    ThreadStack *stack = entry ? lp_thread_stack(dispatcher) : NULL;            \
+    ThreadStack *stack = lp_event_begin(dispatcher);                            \
     if (stack == NULL) {                                                        \
+        Py_RETURN_NONE;                                                         \
+    }                                                                           \
+    PyObject *code = args[0];
+
+#define LOOKUP_OR_END                                                           \
+    CodeEntry *entry = lp_registry_find(dispatcher, code);                      \
+    if (entry == NULL) {                                                        \
+        lp_event_end(stack);                                                    \
         Py_RETURN_NONE;                                                         \
     }
 
 static PyObject *
 on_py_start(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
-    LOOKUP_OR_RETURN(2)
-    lp_on_start(stack, NULL, code, entry, -1, &dispatcher->timer);
+    BEGIN_EVENT(2)
+    LOOKUP_OR_END
+    lp_on_start(dispatcher, stack, NULL, code, entry, -1);
+    lp_event_end(stack);
     Py_RETURN_NONE;
 }
 
@@ -95,8 +104,10 @@ on_py_start(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *
 static PyObject *
 on_py_resume(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
-    LOOKUP_OR_RETURN(2)
-    lp_on_start(stack, NULL, code, entry, unit_line(entry, args[1]), &dispatcher->timer);
+    BEGIN_EVENT(2)
+    LOOKUP_OR_END
+    lp_on_start(dispatcher, stack, NULL, code, entry, unit_line(entry, args[1]));
+    lp_event_end(stack);
     Py_RETURN_NONE;
 }
 
@@ -104,43 +115,47 @@ on_py_resume(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject 
 static PyObject *
 on_py_exit(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
-    LOOKUP_OR_RETURN(2)
-    lp_on_exit(stack, NULL, code, &dispatcher->timer);
+    BEGIN_EVENT(2)
+    LOOKUP_OR_END
+    lp_on_exit(dispatcher, stack, NULL, code);
+    lp_event_end(stack);
     Py_RETURN_NONE;
 }
 
 static PyObject *
 on_line(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
-    Dispatcher *dispatcher = ((EventCallback *)callable)->dispatcher;
-    ThreadStack *stack = lp_thread_stack(dispatcher);
-    long line = PyVectorcall_NARGS(nargsf) >= 2 ? small_long(args[1]) : -1;
-    if (stack != NULL && line >= 0) {
-        lp_on_line(dispatcher, stack, NULL, args[0], (int)line);
+    BEGIN_EVENT(2)
+    long line = small_long(args[1]);
+    if (line >= 0) {
+        lp_on_line(dispatcher, stack, NULL, code, (int)line);
     }
+    lp_event_end(stack);
     Py_RETURN_NONE;
 }
 
-/* JUMP and BRANCH: only a backward jump to the same line is a hit; every
- * other jump is disabled for good at its location, as it never will be. */
+/* JUMP and the branches: only a backward jump to the same line is a hit;
+ * every other jump is disabled for good at its location, as it never will
+ * be. */
 static PyObject *
 on_jump(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
-    LOOKUP_OR_RETURN(3)
+    BEGIN_EVENT(3)
+    LOOKUP_OR_END
     long from = small_long(args[1]);
     long to = small_long(args[2]);
-    if (from < 0 || to < 0) {
-        Py_RETURN_NONE;
-    }
     int to_line = unit_line(entry, args[2]);
-    if (to > from || to_line < 0 || to_line != unit_line(entry, args[1])) {
+    if (from >= 0 && to >= 0 && to <= from && to_line >= 0 && to_line == unit_line(entry, args[1])) {
+        lp_on_line(dispatcher, stack, NULL, code, to_line);
+    }
+    else if (from >= 0 && to >= 0) {
+        lp_event_end(stack);
         Py_INCREF(dispatcher->disable);
         return dispatcher->disable;
     }
-    lp_on_line(dispatcher, stack, NULL, code, to_line);
+    lp_event_end(stack);
     Py_RETURN_NONE;
 }
-
 
 static const vectorcallfunc handlers[N_EVENTS] = {
     [EV_PY_START] = on_py_start,
@@ -150,6 +165,8 @@ static const vectorcallfunc handlers[N_EVENTS] = {
     [EV_LINE] = on_line,
     [EV_JUMP] = on_jump,
     [EV_BRANCH] = on_jump,
+    [EV_BRANCH_LEFT] = on_jump,
+    [EV_BRANCH_RIGHT] = on_jump,
     [EV_PY_UNWIND] = on_py_exit,
     [EV_PY_THROW] = on_py_resume,
 };
@@ -198,8 +215,8 @@ new_callback(Dispatcher *dispatcher, vectorcallfunc handler)
 }
 
 /* The events sys.monitoring gives this Python, as bit masks; 0 for one it
- * does not have (BRANCH is split in two from 3.14 on and is then unneeded:
- * backward branches there are JUMPs). */
+ * does not have. From 3.14 BRANCH is deprecated in favour of BRANCH_LEFT and
+ * BRANCH_RIGHT: where those exist, BRANCH is not even looked up. */
 static int
 event_bits(Dispatcher *dispatcher, long bits[N_EVENTS])
 {
@@ -207,7 +224,12 @@ event_bits(Dispatcher *dispatcher, long bits[N_EVENTS])
     if (events == NULL) {
         return -1;
     }
+    int split_branches = PyObject_HasAttrString(events, "BRANCH_LEFT");
     for (int i = 0; i < N_EVENTS; i++) {
+        if (i == EV_BRANCH && split_branches) {
+            bits[i] = 0;
+            continue;
+        }
         PyObject *value = PyObject_GetAttrString(events, event_names[i]);
         if (value == NULL) {
             PyErr_Clear();
@@ -229,7 +251,8 @@ static long
 local_event_set(const long bits[N_EVENTS])
 {
     return bits[EV_PY_START] | bits[EV_PY_RESUME] | bits[EV_PY_RETURN] | bits[EV_PY_YIELD]
-           | bits[EV_LINE] | bits[EV_JUMP] | bits[EV_BRANCH];
+           | bits[EV_LINE] | bits[EV_JUMP] | bits[EV_BRANCH] | bits[EV_BRANCH_LEFT]
+           | bits[EV_BRANCH_RIGHT];
 }
 
 static int
@@ -312,9 +335,7 @@ release_tool_id(Dispatcher *dispatcher)
     }
     Py_XDECREF(result);
     dispatcher->tool_id = -1;
-    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
-        lp_clear_stack(stack);
-    }
+    lp_forget_records(dispatcher);      /* no code is instrumented now */
 }
 
 static int
@@ -421,9 +442,12 @@ lp_backend_init_entry(Dispatcher *Py_UNUSED(dispatcher), CodeEntry *entry)
 }
 
 void
-lp_backend_clear_entry(CodeEntry *entry)
+lp_backend_clear_entry(Dispatcher *dispatcher, CodeEntry *entry)
 {
-    PyMem_RawFree(entry->line_of_unit);
+    /* A thread inside an event may still read it. */
+    if (lp_retire(dispatcher, entry->line_of_unit) < 0) {
+        return;     /* kept for good */
+    }
     entry->line_of_unit = NULL;
 }
 

@@ -45,9 +45,10 @@ trace_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *Py_UNUSED(a
     Dispatcher *dispatcher = (Dispatcher *)obj;
     if (what == PyTrace_LINE) {
         /* Only profiled frames get here: the others had lines switched off. */
-        ThreadStack *stack = lp_thread_stack(dispatcher);
+        ThreadStack *stack = lp_event_begin(dispatcher);
         if (stack != NULL) {
             lp_on_line(dispatcher, stack, frame, frame_code(frame), frame_line(frame));
+            lp_event_end(stack);
         }
         return 0;
     }
@@ -55,25 +56,27 @@ trace_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *Py_UNUSED(a
         return 0;
     }
     PyObject *code = frame_code(frame);
-    CodeEntry *entry = lp_registry_find(&dispatcher->registry, code);
+    /* With the GIL (3.8-3.11 have it), the registry is looked up before the
+     * stack is marked: unprofiled frames then cost the least. */
+    CodeEntry *entry = lp_registry_find(dispatcher, code);
     if (entry == NULL) {
         if (what == PyTrace_CALL && dispatcher->trace_lines_offset >= 0) {
             *((char *)frame + dispatcher->trace_lines_offset) = 0;
         }
         return 0;
     }
-    ThreadStack *stack = lp_thread_stack(dispatcher);
+    ThreadStack *stack = lp_event_begin(dispatcher);
     if (stack == NULL) {
         return 0;
     }
     if (what == PyTrace_CALL) {
-        lp_on_start(stack, frame, code, entry,
-                    frame_resumed(frame, entry) ? frame_line(frame) : -1,
-                    &dispatcher->timer);
+        lp_on_start(dispatcher, stack, frame, code, entry,
+                    frame_resumed(frame, entry) ? frame_line(frame) : -1);
     }
     else {  /* a return, a yield, or an exception leaving the frame */
-        lp_on_exit(stack, frame, code, &dispatcher->timer);
+        lp_on_exit(dispatcher, stack, frame, code);
     }
+    lp_event_end(stack);
     return 0;
 }
 
@@ -311,7 +314,7 @@ lp_backend_init_entry(Dispatcher *Py_UNUSED(dispatcher), CodeEntry *entry)
 }
 
 void
-lp_backend_clear_entry(CodeEntry *Py_UNUSED(entry))
+lp_backend_clear_entry(Dispatcher *Py_UNUSED(dispatcher), CodeEntry *Py_UNUSED(entry))
 {
 }
 

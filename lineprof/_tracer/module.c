@@ -32,18 +32,12 @@ dispatcher_dealloc(Dispatcher *self)
 {
     PyTypeObject *type = Py_TYPE(self);
     lp_backend_clear(self);
-    ThreadStack *stack = self->stacks;
-    while (stack != NULL) {
-        ThreadStack *next = stack->next;
-        Py_XDECREF(stack->saved_traceobj);
-        PyMem_RawFree(stack->frames);
-        PyMem_RawFree(stack);
-        stack = next;
-    }
+    lp_free_stacks(self);
     if (lp_stack_cache.owner == self) {
         memset(&lp_stack_cache, 0, sizeof(lp_stack_cache));
     }
-    PyMem_RawFree(self->registry.slots);
+    lp_registry_free(self);
+    Py_CLEAR(self->releaser_type);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
 }
@@ -70,7 +64,7 @@ dispatcher_new(PyTypeObject *type)
     }
     lp_timer_init(&self->timer);
     self->serial = __atomic_add_fetch(&dispatcher_serials, 1, __ATOMIC_RELAXED);
-    if (lp_backend_init(self) < 0) {
+    if (lp_add_releaser_type(self) < 0 || lp_backend_init(self) < 0) {
         Py_DECREF(self);
         return NULL;
     }
@@ -95,26 +89,33 @@ tracer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_TypeError, "Tracer._dispatcher is not a Dispatcher");
         return NULL;
     }
+    Recording *recording = PyMem_RawCalloc(1, sizeof(Recording));
+    if (recording == NULL) {
+        Py_DECREF(dispatcher);
+        return PyErr_NoMemory();
+    }
     TracerObject *self = (TracerObject *)type->tp_alloc(type, 0);
     if (self == NULL) {
+        PyMem_RawFree(recording);
         Py_DECREF(dispatcher);
         return NULL;
     }
     self->dispatcher = (Dispatcher *)dispatcher;
+    self->recording = recording;
     return (PyObject *)self;
 }
 
 /* Sets the local events of the tracer's codes (monitoring), or clears those
- * that no other armed tracer wants. */
+ * that no other armed tracer wants. Lock held. */
 static int
 tracer_arm(TracerObject *self, int on)
 {
     if (self->armed == on) {
         return 0;
     }
-    self->armed = on;
+    LP_STORE_RELEASE(self->armed, on);
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
-        CodeEntry *entry = lp_registry_find(&self->dispatcher->registry, self->codes[i]->code);
+        CodeEntry *entry = lp_registry_find(self->dispatcher, self->codes[i]->code);
         if (entry == NULL) {
             continue;
         }
@@ -129,27 +130,25 @@ tracer_arm(TracerObject *self, int on)
             }
             return -1;
         }
-        if (!wanted) {
-            lp_forget_records_of(self->dispatcher, entry);
-        }
+        lp_entry_update_wanted(self->dispatcher, entry);
     }
     return 0;
 }
 
 /* An error is reported as raised in `context`: NULL from tracer_dealloc,
  * since naming the dying tracer there would revive it (the unraisable hook
- * takes a reference) and free it a second time. */
+ * takes a reference) and free it a second time. Lock held. */
 static void
 tracer_stop(TracerObject *self, PyObject *context)
 {
     Dispatcher *dispatcher = self->dispatcher;
-    if (self->enabled) {
-        self->enabled = 0;
+    if (self->recording->enabled) {
+        LP_STORE(self->recording->enabled, 0);
         if (--dispatcher->n_enabled == 0 && lp_backend_trace_all_threads(dispatcher, 0) < 0) {
             PyErr_WriteUnraisable(context);
         }
     }
-    if (self->by_count == 0 && tracer_arm(self, 0) < 0) {
+    if (LP_LOAD(self->recording->by_count) == 0 && tracer_arm(self, 0) < 0) {
         PyErr_WriteUnraisable(context);
     }
 }
@@ -160,6 +159,7 @@ static void
 tracer_dealloc(TracerObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
+    Dispatcher *dispatcher = self->dispatcher;
     /* A tracer can be freed while an exception propagates (popped from the
      * value stack of the frame that raised): stopping calls into Python,
      * which must neither see nor clear that exception. */
@@ -169,7 +169,7 @@ tracer_dealloc(TracerObject *self)
      * call cannot be: its wrapper holds the tracer): undo those counts on
      * this thread, which ran them in practice, or lineprof's trace function
      * would stay on it for good (settrace). */
-    while (self->by_count > 0) {
+    while (LP_LOAD(self->recording->by_count) > 0) {
         PyObject *done = tracer_disable_by_count(self, NULL);
         if (done == NULL) {
             PyErr_WriteUnraisable(NULL);
@@ -177,37 +177,31 @@ tracer_dealloc(TracerObject *self)
         }
         Py_DECREF(done);
     }
-    self->by_count = 0;
+    lp_lock(dispatcher);
+    LP_STORE(self->recording->by_count, 0);
     tracer_stop(self, NULL);
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
         CodeLines *lines = self->codes[i];
-        CodeEntry *entry = lp_registry_find(&self->dispatcher->registry, lines->code);
+        CodeEntry *entry = lp_registry_find(dispatcher, lines->code);
         if (entry != NULL) {
-            lp_entry_detach(self->dispatcher, entry, lines);
+            lp_entry_detach(dispatcher, entry, lines);
         }
-        Py_DECREF(lines->code);
-        PyMem_RawFree(lines->lines);
-        PyMem_RawFree(lines);
+        Py_CLEAR(lines->code);
+        lp_lines_retire(dispatcher, lines);
     }
+    (void)lp_retire(dispatcher, self->recording);
+    lp_reclaim(dispatcher);
+    lp_unlock(dispatcher);
     PyMem_RawFree(self->codes);
-    Py_DECREF(self->dispatcher);
+    Py_DECREF(dispatcher);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
     PyErr_Restore(exc_type, exc_value, exc_traceback);
 }
 
 static PyObject *
-tracer_add_code(TracerObject *self, PyObject *args)
+add_code_locked(TracerObject *self, PyObject *code, int first_line, int last_line)
 {
-    PyObject *code;
-    int first_line, last_line;
-    if (!PyArg_ParseTuple(args, "O!ii:add_code", &PyCode_Type, &code, &first_line, &last_line)) {
-        return NULL;
-    }
-    if (first_line < 0 || last_line < first_line || last_line - first_line >= 10 * 1000 * 1000) {
-        PyErr_Format(PyExc_ValueError, "add_code: bad line range %d..%d", first_line, last_line);
-        return NULL;
-    }
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
         if (self->codes[i]->code == code) {
             Py_RETURN_NONE;
@@ -227,53 +221,80 @@ tracer_add_code(TracerObject *self, PyObject *args)
         return PyErr_NoMemory();
     }
     lines->tracer = self;
+    lines->recording = self->recording;
     lines->first_line = first_line;
     lines->n_lines = last_line - first_line + 1;
-    lines->lines = PyMem_RawCalloc((size_t)lines->n_lines, sizeof(LineCounts));
-    if (lines->lines == NULL) {
+    lines->first = lp_shard_new(lines->n_lines);
+    if (lines->first == NULL) {
         PyMem_RawFree(lines);
         return PyErr_NoMemory();
     }
     CodeEntry *entry = lp_entry_for(self->dispatcher, code);
-    if (entry == NULL || lp_entry_append(entry, lines) < 0) {
-        if (entry != NULL && entry->n_lines_of == 0) {
+    if (entry == NULL || lp_entry_append(self->dispatcher, entry, lines) < 0) {
+        if (entry != NULL && entry->lines_of->n == 0) {
             lp_entry_detach(self->dispatcher, entry, lines);
         }
-        PyMem_RawFree(lines->lines);
+        PyMem_RawFree(lines->first);
         PyMem_RawFree(lines);
         return NULL;
     }
     Py_INCREF(code);
     lines->code = code;
     self->codes[self->n_codes++] = lines;
-    if (self->armed && lp_backend_instrument(self->dispatcher, entry, 1) < 0) {
-        return NULL;
+    if (self->armed) {
+        if (lp_backend_instrument(self->dispatcher, entry, 1) < 0) {
+            return NULL;
+        }
+        lp_entry_update_wanted(self->dispatcher, entry);
     }
     Py_RETURN_NONE;
+}
+
+static PyObject *
+tracer_add_code(TracerObject *self, PyObject *args)
+{
+    PyObject *code;
+    int first_line, last_line;
+    if (!PyArg_ParseTuple(args, "O!ii:add_code", &PyCode_Type, &code, &first_line, &last_line)) {
+        return NULL;
+    }
+    if (first_line < 0 || last_line < first_line || last_line - first_line >= 10 * 1000 * 1000) {
+        PyErr_Format(PyExc_ValueError, "add_code: bad line range %d..%d", first_line, last_line);
+        return NULL;
+    }
+    lp_lock(self->dispatcher);
+    PyObject *result = add_code_locked(self, code, first_line, last_line);
+    lp_reclaim(self->dispatcher);
+    lp_unlock(self->dispatcher);
+    return result;
 }
 
 static PyObject *
 tracer_enable(TracerObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (self->enabled) {
-        Py_RETURN_NONE;
-    }
-    if (tracer_arm(self, 1) < 0) {
-        return NULL;
-    }
     Dispatcher *dispatcher = self->dispatcher;
-    if (dispatcher->n_enabled == 0 && lp_backend_trace_all_threads(dispatcher, 1) < 0) {
-        return NULL;
+    PyObject *result = NULL;
+    lp_lock(dispatcher);
+    if (self->recording->enabled) {
+        result = Py_None;
     }
-    dispatcher->n_enabled++;
-    self->enabled = 1;
-    Py_RETURN_NONE;
+    else if (tracer_arm(self, 1) == 0
+             && (dispatcher->n_enabled > 0 || lp_backend_trace_all_threads(dispatcher, 1) == 0)) {
+        dispatcher->n_enabled++;
+        LP_STORE(self->recording->enabled, 1);
+        result = Py_None;
+    }
+    lp_unlock(dispatcher);
+    Py_XINCREF(result);
+    return result;
 }
 
 static PyObject *
 tracer_disable(TracerObject *self, PyObject *Py_UNUSED(ignored))
 {
+    lp_lock(self->dispatcher);
     tracer_stop(self, (PyObject *)self);
+    lp_unlock(self->dispatcher);
     if (PyErr_Occurred()) {
         return NULL;
     }
@@ -286,8 +307,8 @@ tracer_disable(TracerObject *self, PyObject *Py_UNUSED(ignored))
 static PyObject *
 by_count_failed(TracerObject *self)
 {
-    if (!self->warned) {
-        self->warned = 1;
+    if (!LP_LOAD(self->warned)) {
+        LP_STORE(self->warned, 1);
         PyObject *type, *value, *traceback;
         PyErr_Fetch(&type, &value, &traceback);
         PyObject *message = value ? PyObject_Str(value) : NULL;
@@ -305,7 +326,8 @@ by_count_failed(TracerObject *self)
 /* The decorator's wrapper calls these around every call of a profiled
  * function, so they are cheap: after the first call the codes stay
  * instrumented (monitoring) and only this thread's trace function is
- * switched (settrace). */
+ * switched (settrace). Without the GIL the common case takes no lock: one
+ * atomic add on the tracer's count. */
 static PyObject *
 tracer_enable_by_count(TracerObject *self, PyObject *Py_UNUSED(ignored))
 {
@@ -313,13 +335,18 @@ tracer_enable_by_count(TracerObject *self, PyObject *Py_UNUSED(ignored))
     if (stack == NULL) {
         return PyErr_NoMemory();
     }
-    if (self->by_count == 0 && tracer_arm(self, 1) < 0) {
-        return by_count_failed(self);
+    if (!LP_LOAD_ACQUIRE(self->armed)) {
+        lp_lock(self->dispatcher);
+        int failed = tracer_arm(self, 1) < 0;
+        lp_unlock(self->dispatcher);
+        if (failed) {
+            return by_count_failed(self);
+        }
     }
     if (stack->by_count == 0 && lp_backend_trace_thread(self->dispatcher, stack, 1) < 0) {
         return by_count_failed(self);
     }
-    self->by_count++;
+    __atomic_add_fetch(&self->recording->by_count, 1, __ATOMIC_RELAXED);
     stack->by_count++;
     Py_RETURN_NONE;
 }
@@ -331,10 +358,13 @@ tracer_disable_by_count(TracerObject *self, PyObject *Py_UNUSED(ignored))
     if (stack == NULL) {
         return PyErr_NoMemory();
     }
-    if (self->by_count == 0) {
-        Py_RETURN_NONE;
-    }
-    self->by_count--;
+    int count = LP_LOAD(self->recording->by_count);
+    do {
+        if (count == 0) {
+            Py_RETURN_NONE;
+        }
+    } while (!__atomic_compare_exchange_n(&self->recording->by_count, &count, count - 1, 1,
+                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED));
     if (stack->by_count > 0 && --stack->by_count == 0
             && lp_backend_trace_thread(self->dispatcher, stack, 0) < 0) {
         return NULL;
@@ -342,12 +372,34 @@ tracer_disable_by_count(TracerObject *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* The counts of one code object: every shard's added up. Lock held. */
+static void
+sum_shards(const CodeLines *lines, LineCounts *total, uint64_t *calls)
+{
+    memset(total, 0, (size_t)lines->n_lines * sizeof(LineCounts));
+    *calls = 0;
+    const ShardTable *more = lines->more;
+    int n_more = more != NULL ? more->n : 0;
+    for (int s = -1; s < n_more; s++) {
+        const Shard *shard = s < 0 ? lines->first : more->shards[s];
+        if (shard == NULL) {
+            continue;
+        }
+        *calls += LP_LOAD(shard->calls);
+        for (int j = 0; j < lines->n_lines; j++) {
+            total[j].hits += LP_LOAD(shard->lines[j].hits);
+            total[j].ticks += LP_LOAD(shard->lines[j].ticks);
+            total[j].half_dispatches += LP_LOAD(shard->lines[j].half_dispatches);
+        }
+    }
+}
+
 /* [(code, [row, ...]), ...] for the code objects with hits, in the order
  * registered, lines in order; the row of a line is built by make_row. Pairs,
  * not a dict keyed by code: distinct code objects can compare equal (the
  * same function compiled twice, or in two files), and a dict merged them. */
 static PyObject *
-collect_rows(TracerObject *self, PyObject *(*make_row)(const TracerObject *, int, const LineCounts *))
+collect_rows_locked(TracerObject *self, PyObject *(*make_row)(const TracerObject *, int, const LineCounts *))
 {
     PyObject *result = PyList_New(0);
     if (result == NULL) {
@@ -355,23 +407,28 @@ collect_rows(TracerObject *self, PyObject *(*make_row)(const TracerObject *, int
     }
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
         CodeLines *lines = self->codes[i];
-        PyObject *rows = PyList_New(0);
+        LineCounts *counts = PyMem_RawMalloc((size_t)lines->n_lines * sizeof(LineCounts));
+        PyObject *rows = counts ? PyList_New(0) : PyErr_NoMemory();
         if (rows == NULL) {
+            PyMem_RawFree(counts);
             goto error;
         }
+        uint64_t calls;
+        sum_shards(lines, counts, &calls);
         for (int j = 0; j < lines->n_lines; j++) {
-            const LineCounts *counts = &lines->lines[j];
-            if (counts->hits == 0) {
+            if (counts[j].hits == 0) {
                 continue;
             }
-            PyObject *row = make_row(self, lines->first_line + j, counts);
+            PyObject *row = make_row(self, lines->first_line + j, &counts[j]);
             if (row == NULL || PyList_Append(rows, row) < 0) {
                 Py_XDECREF(row);
                 Py_DECREF(rows);
+                PyMem_RawFree(counts);
                 goto error;
             }
             Py_DECREF(row);
         }
+        PyMem_RawFree(counts);
         PyObject *pair = PyList_GET_SIZE(rows) > 0 ? PyTuple_Pack(2, lines->code, rows) : NULL;
         int failed = PyList_GET_SIZE(rows) > 0 && (pair == NULL || PyList_Append(result, pair) < 0);
         Py_XDECREF(pair);
@@ -384,6 +441,16 @@ collect_rows(TracerObject *self, PyObject *(*make_row)(const TracerObject *, int
 error:
     Py_DECREF(result);
     return NULL;
+}
+
+/* Under the lock: add_code() on another thread may grow the list of codes. */
+static PyObject *
+collect_rows(TracerObject *self, PyObject *(*make_row)(const TracerObject *, int, const LineCounts *))
+{
+    lp_lock(self->dispatcher);
+    PyObject *result = collect_rows_locked(self, make_row);
+    lp_unlock(self->dispatcher);
+    return result;
 }
 
 static PyObject *
@@ -413,14 +480,32 @@ tracer_get_counts(TracerObject *self, PyObject *Py_UNUSED(ignored))
     return collect_rows(self, count_row);
 }
 
+static void
+clear_shard(Shard *shard, int n_lines)
+{
+    if (shard == NULL) {
+        return;
+    }
+    LP_STORE(shard->calls, 0);
+    for (int j = 0; j < n_lines; j++) {
+        LP_STORE(shard->lines[j].hits, 0);
+        LP_STORE(shard->lines[j].ticks, 0);
+        LP_STORE(shard->lines[j].half_dispatches, 0);
+    }
+}
+
 static PyObject *
 tracer_clear(TracerObject *self, PyObject *Py_UNUSED(ignored))
 {
+    lp_lock(self->dispatcher);
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
         CodeLines *lines = self->codes[i];
-        memset(lines->lines, 0, (size_t)lines->n_lines * sizeof(LineCounts));
-        lines->calls = 0;
+        clear_shard(lines->first, lines->n_lines);
+        for (int s = 0; lines->more != NULL && s < lines->more->n; s++) {
+            clear_shard(lines->more->shards[s], lines->n_lines);
+        }
     }
+    lp_unlock(self->dispatcher);
     Py_RETURN_NONE;
 }
 
@@ -429,39 +514,44 @@ tracer_clear(TracerObject *self, PyObject *Py_UNUSED(ignored))
 static PyObject *
 tracer_get_calls(TracerObject *self, PyObject *Py_UNUSED(ignored))
 {
+    lp_lock(self->dispatcher);
     PyObject *result = PyList_New(0);
     for (Py_ssize_t i = 0; result != NULL && i < self->n_codes; i++) {
         CodeLines *lines = self->codes[i];
-        if (lines->calls == 0) {
+        uint64_t calls = LP_LOAD(lines->first->calls);
+        for (int s = 0; lines->more != NULL && s < lines->more->n; s++) {
+            calls += lines->more->shards[s] ? LP_LOAD(lines->more->shards[s]->calls) : 0;
+        }
+        if (calls == 0) {
             continue;
         }
-        PyObject *pair = Py_BuildValue("(OK)", lines->code, (unsigned long long)lines->calls);
+        PyObject *pair = Py_BuildValue("(OK)", lines->code, (unsigned long long)calls);
         if (pair == NULL || PyList_Append(result, pair) < 0) {
             Py_CLEAR(result);
         }
         Py_XDECREF(pair);
     }
+    lp_unlock(self->dispatcher);
     return result;
 }
 
 static PyObject *
 tracer_get_codes(TracerObject *self, void *Py_UNUSED(closure))
 {
+    lp_lock(self->dispatcher);
     PyObject *codes = PyTuple_New(self->n_codes);
-    if (codes == NULL) {
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < self->n_codes; i++) {
+    for (Py_ssize_t i = 0; codes != NULL && i < self->n_codes; i++) {
         Py_INCREF(self->codes[i]->code);
         PyTuple_SET_ITEM(codes, i, self->codes[i]->code);
     }
+    lp_unlock(self->dispatcher);
     return codes;
 }
 
 static PyObject *
 tracer_get_enabled(TracerObject *self, void *Py_UNUSED(closure))
 {
-    return PyBool_FromLong(lp_tracer_recording(self));
+    return PyBool_FromLong(lp_recording(self->recording));
 }
 
 static PyMethodDef tracer_methods[] = {
@@ -609,6 +699,11 @@ module_free(void *module)
 
 static PyModuleDef_Slot module_slots[] = {
     {Py_mod_exec, (void *)module_exec},
+#ifdef Py_mod_gil
+    /* Counts are per-thread shards and every shared structure is changed
+     * under the dispatcher's lock (tracer.h): safe without the GIL. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
     {0, NULL},
 };
 

@@ -1,57 +1,171 @@
 /* The per-thread frame stacks: which profiled frames are running on each
- * thread of the interpreter. See tracer.h for who owns what. */
+ * thread of the interpreter. See tracer.h for who owns what.
+ *
+ * A stack is shared by the dispatcher and its thread: a StackReleaser in the
+ * thread's state dict lets go of it when the thread ends (CPython clears that
+ * dict then), and the stack is handed to the next new thread, so a program
+ * starting many short threads does not grow the profiler. */
 #include "tracer.h"
 
 LP_THREAD_LOCAL StackCache lp_stack_cache;
 
-static int
-thread_state_alive(PyThreadState *tstate)
+static void
+stack_free(ThreadStack *stack)
 {
-    PyInterpreterState *interp = lp_interpreter_of(PyThreadState_Get());
-    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL;
-            t = PyThreadState_Next(t)) {
-        if (t == tstate) {
-            return 1;
+    PyMem_RawFree(stack->frames);
+    PyMem_RawFree(stack);
+}
+
+/* One holder lets go; the last one frees the stack. */
+static void
+stack_let_go(ThreadStack *stack, int holder)
+{
+    if (__atomic_and_fetch(&stack->holders, ~holder, __ATOMIC_ACQ_REL) == 0) {
+        stack_free(stack);
+    }
+}
+
+/* ---- StackReleaser -------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    ThreadStack *stack;
+} StackReleaser;
+
+static void
+releaser_dealloc(StackReleaser *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    if (self->stack != NULL) {
+        stack_let_go(self->stack, LP_HELD_BY_THREAD);
+    }
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyType_Slot releaser_slots[] = {
+    {Py_tp_dealloc, (void *)releaser_dealloc},
+    {Py_tp_doc, "Gives a thread's lineprof stack back when the thread ends (internal)."},
+    {0, NULL},
+};
+
+static PyType_Spec releaser_spec = {
+    .name = "lineprof._tracer.StackReleaser",
+    .basicsize = sizeof(StackReleaser),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = releaser_slots,
+};
+
+int
+lp_add_releaser_type(Dispatcher *dispatcher)
+{
+    dispatcher->releaser_type = PyType_FromSpec(&releaser_spec);
+    return dispatcher->releaser_type != NULL ? 0 : -1;
+}
+
+/* The dict CPython clears when the thread ends. */
+static PyObject *
+thread_dict(PyThreadState *tstate)
+{
+    if (tstate == PyThreadState_Get()) {
+        return PyThreadState_GetDict();
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    /* Another thread: only enable() of the settrace backend (3.8-3.11)
+     * reaches other threads, under the GIL. */
+    if (tstate->dict == NULL) {
+        tstate->dict = PyDict_New();
+    }
+    return tstate->dict;
+#else
+    return NULL;
+#endif
+}
+
+/* Puts a releaser for the stack in the thread's dict. */
+static int
+hand_to_thread(Dispatcher *dispatcher, ThreadStack *stack, PyThreadState *tstate)
+{
+    PyObject *dict = thread_dict(tstate);
+    PyObject *key = dict ? PyUnicode_FromFormat("lineprof._tracer.stack.%llu",
+                                                (unsigned long long)dispatcher->serial) : NULL;
+    StackReleaser *releaser = key ? PyObject_New(StackReleaser, (PyTypeObject *)dispatcher->releaser_type)
+                                  : NULL;
+    if (releaser == NULL) {
+        Py_XDECREF(key);
+        return -1;
+    }
+    releaser->stack = NULL;
+    int result = PyDict_SetItem(dict, key, (PyObject *)releaser);
+    if (result == 0) {
+        __atomic_or_fetch(&stack->holders, LP_HELD_BY_THREAD, __ATOMIC_ACQ_REL);
+        releaser->stack = stack;
+        stack->tstate = tstate;
+        stack->generation++;
+    }
+    Py_DECREF(releaser);
+    Py_DECREF(key);
+    return result;
+}
+
+static ThreadStack *
+stack_of_locked(Dispatcher *dispatcher, PyThreadState *tstate)
+{
+    ThreadStack *free_stack = NULL;
+    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
+        int holders = __atomic_load_n(&stack->holders, __ATOMIC_ACQUIRE);
+        if (holders & LP_HELD_BY_THREAD) {
+            if (stack->tstate == tstate) {
+                return stack;
+            }
+        }
+        else if (free_stack == NULL) {
+            free_stack = stack;
         }
     }
-    return 0;
+    ThreadStack *stack = free_stack;
+    if (stack != NULL) {
+        /* Its thread ended: start afresh, keeping its slot and its memory. */
+        lp_clear_stack(stack);
+        stack->by_count = 0;
+        stack->saved_tracefunc = NULL;
+        Py_CLEAR(stack->saved_traceobj);
+    }
+    else {
+        stack = PyMem_RawCalloc(1, sizeof(ThreadStack));
+        if (stack == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        stack->holders = LP_HELD_BY_DISPATCHER;
+#ifdef LP_FREE_THREADED
+        stack->slot = dispatcher->n_slots++;
+#endif
+        stack->next = dispatcher->stacks;
+        dispatcher->stacks = stack;
+    }
+    if (hand_to_thread(dispatcher, stack, tstate) < 0) {
+        return NULL;    /* the stack stays free for the next thread */
+    }
+    return stack;
 }
 
 ThreadStack *
 lp_stack_of(Dispatcher *dispatcher, PyThreadState *tstate)
 {
-    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
-        if (stack->tstate == tstate) {
-            return stack;
-        }
-    }
-    /* Reuse the stack of a thread that has ended, so that a program starting
-     * many short threads does not grow the profiler. */
-    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
-        if (!thread_state_alive(stack->tstate)) {
-            lp_clear_stack(stack);
-            stack->by_count = 0;
-            stack->saved_tracefunc = NULL;
-            Py_CLEAR(stack->saved_traceobj);
-            stack->tstate = tstate;
-            stack->generation++;
-            return stack;
-        }
-    }
-    ThreadStack *stack = PyMem_RawCalloc(1, sizeof(ThreadStack));
-    if (stack == NULL) {
-        return NULL;
-    }
-    stack->owner = dispatcher;
-    stack->tstate = tstate;
-    stack->next = dispatcher->stacks;
-    dispatcher->stacks = stack;
+    lp_lock(dispatcher);
+    ThreadStack *stack = stack_of_locked(dispatcher, tstate);
+    lp_unlock(dispatcher);
     return stack;
 }
 
+/* The calling thread's first event: its stack is found or made, outside any
+ * event, so that what the lookup reads is not reclaimed under it. */
 ThreadStack *
 lp_thread_stack_slow(Dispatcher *dispatcher)
 {
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
     ThreadStack *stack = lp_stack_of(dispatcher, PyThreadState_Get());
     if (stack != NULL) {
         lp_stack_cache.owner = dispatcher;
@@ -59,7 +173,24 @@ lp_thread_stack_slow(Dispatcher *dispatcher)
         lp_stack_cache.stack = stack;
         lp_stack_cache.generation = stack->generation;
     }
+    else {
+        PyErr_Clear();      /* the thread's events are not profiled */
+    }
+    PyErr_Restore(type, value, traceback);
     return stack;
+}
+
+void
+lp_free_stacks(Dispatcher *dispatcher)
+{
+    ThreadStack *stack = dispatcher->stacks;
+    dispatcher->stacks = NULL;
+    while (stack != NULL) {
+        ThreadStack *next = stack->next;
+        Py_CLEAR(stack->saved_traceobj);
+        stack_let_go(stack, LP_HELD_BY_DISPATCHER);
+        stack = next;
+    }
 }
 
 int
@@ -81,27 +212,38 @@ lp_clear_stack(ThreadStack *stack)
     stack->depth = 0;
 }
 
-/* Drops the records of one code object from every thread: its events are
- * no longer seen, so those records would never be closed. */
 void
-lp_forget_records_of(Dispatcher *dispatcher, const CodeEntry *entry)
+lp_forget_records(Dispatcher *dispatcher)
 {
-    for (ThreadStack *stack = dispatcher->stacks; stack != NULL; stack = stack->next) {
-        int kept = 0;
-        for (int i = 0; i < stack->depth; i++) {
-            if (stack->frames[i].entry != entry) {
-                stack->frames[kept++] = stack->frames[i];
-            }
-        }
-        stack->depth = kept;
-        /* Records moved down: find each one's outer record again. */
-        for (int i = 0; i < kept; i++) {
-            int outer = i - 1;
-            while (outer >= 0 && stack->frames[outer].code != stack->frames[i].code) {
-                outer--;
-            }
-            stack->frames[i].outer = outer;
-        }
-    }
+    LP_STORE_RELEASE(dispatcher->forget_epoch, dispatcher->forget_epoch + 1);
 }
 
+/* A record whose code is no longer registered, or no longer wanted by any
+ * tracer, gets no more events: it would never be closed. Only the stack's
+ * own thread changes it, inside an event, so the entries compared are
+ * still there (only their addresses are compared with the registry's). */
+void
+lp_purge_stack(Dispatcher *dispatcher, ThreadStack *stack)
+{
+    stack->forget_epoch = LP_LOAD_ACQUIRE(dispatcher->forget_epoch);
+    int kept = 0;
+    for (int i = 0; i < stack->depth; i++) {
+        const FrameRecord *record = &stack->frames[i];
+        const CodeEntry *entry = lp_registry_find(dispatcher, record->code);
+        if (entry != NULL && entry == record->entry && LP_LOAD(entry->wanted)) {
+            stack->frames[kept++] = *record;
+        }
+    }
+    if (kept == stack->depth) {
+        return;
+    }
+    stack->depth = kept;
+    /* Records moved down: find each one's outer record again. */
+    for (int i = 0; i < kept; i++) {
+        int outer = i - 1;
+        while (outer >= 0 && stack->frames[outer].code != stack->frames[i].code) {
+            outer--;
+        }
+        stack->frames[i].outer = outer;
+    }
+}

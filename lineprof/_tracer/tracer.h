@@ -11,12 +11,23 @@
  *   CodeEntry    one per registered code object, in the Dispatcher's
  *                registry. Lists the CodeLines of every Tracer that
  *                registered the code; lives while at least one does.
+ *   CodeLines    one tracer's counts for one code object, in shards: one per
+ *                thread slot without the GIL (each thread writes only its
+ *                own, the readers add them up), a single one with it.
  *   ThreadStack  one per thread that ran profiled code: the profiled frames
- *                currently running on that thread, innermost last.
+ *                currently running on that thread, innermost last. Shared
+ *                with a StackReleaser in the thread's state dict, which gives
+ *                it back for reuse when the thread ends.
  *
- * Everything here is protected by the GIL. The per-event path (lp_on_*)
- * takes no lock, does not allocate unless a thread's stack must grow beyond
- * its deepest point so far, and does not call into Python. */
+ * Threads (docs/DESIGN.md, "Free-threaded CPython"): the per-event path
+ * (lp_on_*) takes no lock, does no atomic read-modify-write, does not
+ * allocate unless a thread's stack must grow or a thread meets a code object
+ * for the first time, and does not call into Python. Everything it reads
+ * that other threads change (the registry, an entry's list of CodeLines, a
+ * CodeLines' shards) is replaced whole and published with a release store;
+ * what it replaces is retired, and freed only once no thread is inside an
+ * event (lp_reclaim). Changes are made under the dispatcher's lock (a no-op
+ * with the GIL, which then serialises them). */
 #ifndef LINEPROF_TRACER_H
 #define LINEPROF_TRACER_H
 
@@ -30,11 +41,32 @@
 #  define LP_USE_MONITORING 1
 #endif
 
+#ifdef Py_GIL_DISABLED
+#  define LP_FREE_THREADED 1
+#endif
+
 #if PY_VERSION_HEX >= 0x03090000
 #  define lp_interpreter_of(tstate) PyThreadState_GetInterpreter(tstate)
 #else
 #  define lp_interpreter_of(tstate) ((tstate)->interp)
 #endif
+
+/* Memory that other threads read meanwhile. Without the GIL these are
+ * atomic loads and stores (relaxed unless named): plain moves on x86-64 and
+ * arm64, so the event path pays nothing for them; with it, plain accesses. */
+#ifdef LP_FREE_THREADED
+#  define LP_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#  define LP_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#  define LP_LOAD_ACQUIRE(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#  define LP_STORE_RELEASE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#else
+#  define LP_LOAD(x) (x)
+#  define LP_STORE(x, v) ((x) = (v))
+#  define LP_LOAD_ACQUIRE(x) (x)
+#  define LP_STORE_RELEASE(x, v) ((x) = (v))
+#endif
+/* A count that only its own thread writes, and readers may read meanwhile. */
+#define LP_BUMP(x, v) LP_STORE(x, LP_LOAD(x) + (v))
 
 typedef struct LineCounts {
     uint64_t hits;
@@ -42,23 +74,48 @@ typedef struct LineCounts {
     uint64_t half_dispatches;   /* halves of line-event dispatches in those ticks */
 } LineCounts;
 
+/* One thread slot's counts for one tracer's code: lines[i] is line
+ * first_line + i. */
+typedef struct Shard {
+    uint64_t calls;                 /* frames started (a generator's resumes are not calls) */
+    LineCounts lines[];
+} Shard;
+
+typedef struct ShardTable {         /* replaced whole when it grows */
+    int n;
+    Shard *shards[];                /* by thread slot; NULL until that slot counts */
+} ShardTable;
+
+/* What the event path reads of a tracer: whether it records. Apart from the
+ * tracer, so that a thread still in an event when the tracer is freed reads
+ * memory that is retired, not freed. */
+typedef struct Recording {
+    int enabled;                    /* enable() was called, disable() not since */
+    int by_count;                   /* enable_by_count() nesting, all threads */
+} Recording;
+
 struct TracerObject;
 
-/* One tracer's counts for one code object: lines[i] is line first_line + i. */
+/* One tracer's counts for one code object. */
 typedef struct CodeLines {
-    struct TracerObject *tracer;    /* borrowed: the owner */
+    struct TracerObject *tracer;    /* borrowed: the owner (never on the event path) */
+    Recording *recording;           /* the owner's */
     PyObject *code;                 /* strong */
     int first_line;
     int n_lines;
-    LineCounts *lines;
-    uint64_t calls;                 /* frames started (a generator's resumes are not calls) */
+    Shard *first;                   /* slot 0's shard: every thread's with the GIL */
+    ShardTable *more;               /* the other slots' (free-threaded), or NULL */
 } CodeLines;
 
+typedef struct LinesTable {         /* replaced whole when a tracer comes or goes */
+    int n;
+    CodeLines *items[];
+} LinesTable;
+
 typedef struct CodeEntry {
-    PyObject *code;                 /* borrowed: kept alive by the CodeLines */
-    int n_lines_of;                 /* how many CodeLines follow */
-    int capacity;
-    CodeLines **lines_of;
+    PyObject *code;                 /* borrowed: kept alive by the CodeLines; NULL: a tombstone */
+    LinesTable *lines_of;           /* the CodeLines of every tracer that registered it */
+    int wanted;                     /* some tracer that registered it is armed */
 #ifdef LP_USE_MONITORING
     int instrumented;               /* local events are set on the code */
     int n_units;                    /* code units in co_code */
@@ -81,10 +138,16 @@ typedef struct FrameRecord {
     int opened_by_line;             /* the line was opened by a line event */
 } FrameRecord;
 
+/* ThreadStack.holders: who still needs the stack; the last to let go frees it. */
+enum { LP_HELD_BY_THREAD = 1, LP_HELD_BY_DISPATCHER = 2 };
+
 typedef struct ThreadStack {
     struct ThreadStack *next;       /* the Dispatcher's list of stacks */
-    struct Dispatcher *owner;
     PyThreadState *tstate;
+    int holders;                    /* LP_HELD_BY_* bits (atomic) */
+    int slot;                       /* which shard this thread writes (0 with the GIL) */
+    int in_event;                   /* the thread is handling an event (lp_reclaim) */
+    uint64_t forget_epoch;          /* the dispatcher's, when this stack was last purged */
     uint64_t generation;            /* bumped when the stack changes threads */
     int depth;
     int capacity;
@@ -95,18 +158,34 @@ typedef struct ThreadStack {
     uint64_t line_events;           /* line events handled on this thread */
 } ThreadStack;
 
-typedef struct CodeRegistry {       /* open addressing, keyed by code pointer */
+typedef struct RegistryTable {      /* open addressing, keyed by code pointer */
     Py_ssize_t capacity;            /* a power of two */
-    Py_ssize_t used;
-    CodeEntry **slots;
-} CodeRegistry;
+    Py_ssize_t used;                /* entries, tombstones included */
+    Py_ssize_t live;                /* entries that are not tombstones */
+    CodeEntry *slots[];
+} RegistryTable;
+
+/* Memory taken out of use that a thread still inside an event may read. */
+typedef struct Retired {
+    struct Retired *next;
+    void *memory;
+} Retired;
 
 typedef struct Dispatcher {
     PyObject_HEAD
     lp_timer timer;
     uint64_t serial;
-    CodeRegistry registry;
+    RegistryTable *registry;        /* NULL until the first code is registered */
     ThreadStack *stacks;
+    int n_slots;                    /* thread slots handed out so far */
+    uint64_t forget_epoch;          /* bumped when records may have to be dropped */
+    Retired *retired;
+    int lock_depth;                 /* lp_lock() nesting on the thread that holds it */
+#ifdef LP_FREE_THREADED
+    PyMutex lock;
+    unsigned long lock_owner;       /* thread ident of the holder */
+#endif
+    PyObject *releaser_type;        /* the type of StackReleaser */
     int n_enabled;                  /* tracers enabled with enable() */
 #ifdef LP_USE_MONITORING
     int tool_id;                    /* -1 when not holding one */
@@ -128,36 +207,80 @@ typedef struct TracerObject {
     Py_ssize_t n_codes;
     Py_ssize_t capacity;
     CodeLines **codes;
-    int enabled;                    /* enable() was called, disable() not since */
-    int by_count;                   /* enable_by_count() nesting, all threads */
-    int armed;                      /* monitoring: its codes are instrumented */
+    Recording *recording;           /* retired, not freed, with the tracer */
+    int armed;                      /* its codes want events (atomic) */
     double event_cost;              /* ticks subtracted per dispatch when read */
     int warned;                     /* enable_by_count() said it could not start */
 } TracerObject;
 
 static inline int
-lp_tracer_recording(const TracerObject *tracer)
+lp_recording(const Recording *recording)
 {
-    return tracer->enabled || tracer->by_count > 0;
+    return LP_LOAD(recording->enabled) || LP_LOAD(recording->by_count) > 0;
 }
+
+/* ---- the lock ------------------------------------------------------------
+ *
+ * One lock per dispatcher for every change of what the event path reads.
+ * Re-entrant: a change that calls into Python (sys.monitoring) can run code
+ * that profiles (a finalizer) on the same thread. Without the GIL a PyMutex,
+ * which lets the thread's state go while it waits; with it, the nesting
+ * count only. */
+void lp_lock(Dispatcher *dispatcher);
+void lp_unlock(Dispatcher *dispatcher);
+
+/* Takes memory out of use: freed by lp_reclaim once no thread can be
+ * reading it. Lock held. */
+int lp_retire(Dispatcher *dispatcher, void *memory);
+/* Frees the retired memory if no thread is inside an event and no change
+ * is under way further out on this thread. Lock held. */
+void lp_reclaim(Dispatcher *dispatcher);
 
 /* ---- the registry ------------------------------------------------------ */
 
+extern LinesTable lp_no_lines;
+
 static inline CodeEntry *
-lp_registry_find(const CodeRegistry *registry, const PyObject *code)
+lp_registry_find(const Dispatcher *dispatcher, const PyObject *code)
 {
-    if (registry->used == 0) {
+    const RegistryTable *table = LP_LOAD_ACQUIRE(dispatcher->registry);
+    if (table == NULL || LP_LOAD(table->live) == 0) {
         return NULL;
     }
-    Py_ssize_t mask = registry->capacity - 1;
+    Py_ssize_t mask = table->capacity - 1;
     Py_ssize_t i = (Py_ssize_t)(((uintptr_t)code >> 4) & (uintptr_t)mask);
     for (;;) {
-        CodeEntry *entry = registry->slots[i];
+        CodeEntry *entry = LP_LOAD_ACQUIRE(table->slots[i]);
         if (entry == NULL || entry->code == code) {
             return entry;
         }
         i = (i + 1) & mask;
     }
+}
+
+/* ---- shards ------------------------------------------------------------- */
+
+Shard *lp_shard_new(int n_lines);
+Shard *lp_shard_slow(Dispatcher *dispatcher, CodeLines *lines, int slot);
+/* Retires a CodeLines and its shards (its tracer is going). Lock held. */
+void lp_lines_retire(Dispatcher *dispatcher, CodeLines *lines);
+
+/* The shard the calling thread writes; NULL if it cannot be made. */
+static inline Shard *
+lp_shard(Dispatcher *dispatcher, CodeLines *lines, const struct ThreadStack *stack)
+{
+#ifdef LP_FREE_THREADED
+    int slot = stack->slot;
+    if (slot != 0) {
+        const ShardTable *table = LP_LOAD_ACQUIRE(lines->more);
+        Shard *shard = (table != NULL && slot < table->n) ? LP_LOAD_ACQUIRE(table->shards[slot]) : NULL;
+        return shard != NULL ? shard : lp_shard_slow(dispatcher, lines, slot);
+    }
+#else
+    (void)dispatcher;
+    (void)stack;
+#endif
+    return lines->first;
 }
 
 /* ---- threads ----------------------------------------------------------- */
@@ -202,6 +325,34 @@ lp_thread_stack(Dispatcher *dispatcher)
 }
 
 int lp_stack_grow(ThreadStack *stack);
+/* Drops the records whose code is no longer registered or wanted. */
+void lp_purge_stack(Dispatcher *dispatcher, ThreadStack *stack);
+
+/* Brackets every event: the thread's stack, marked as inside an event (so
+ * that lp_reclaim keeps what it may read), and purged first if records were
+ * forgotten since its last event. NULL: no stack, ignore the event. */
+static inline ThreadStack *
+lp_event_begin(Dispatcher *dispatcher)
+{
+    ThreadStack *stack = lp_thread_stack(dispatcher);
+    if (stack == NULL) {
+        return NULL;
+    }
+    LP_STORE(stack->in_event, 1);
+    /* Orders the store before the loads below against the reclaiming
+     * thread's memory barrier (membarrier): the compiler must not move them. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (stack->forget_epoch != LP_LOAD_ACQUIRE(dispatcher->forget_epoch)) {
+        lp_purge_stack(dispatcher, stack);
+    }
+    return stack;
+}
+
+static inline void
+lp_event_end(ThreadStack *stack)
+{
+    LP_STORE_RELEASE(stack->in_event, 0);
+}
 
 /* ---- the per-event path ------------------------------------------------
  *
@@ -234,7 +385,8 @@ lp_open(FrameRecord *record, const ThreadStack *stack, int64_t t, int event_kind
 
 /* Adds the time since the record's line started to that line. */
 static inline void
-lp_charge(const ThreadStack *stack, const FrameRecord *record, int64_t t_in, int event_kind)
+lp_charge(Dispatcher *dispatcher, const ThreadStack *stack, const FrameRecord *record,
+          int64_t t_in, int event_kind)
 {
     const CodeEntry *entry = record->entry;
     if (record->line < 0 || entry == NULL) {
@@ -243,12 +395,16 @@ lp_charge(const ThreadStack *stack, const FrameRecord *record, int64_t t_in, int
     int64_t elapsed = t_in - record->start;
     uint64_t halves = 2 * (stack->line_events - record->line_events_at_start)
                       + (uint64_t)record->opened_by_line + (uint64_t)event_kind;
-    for (int i = 0; i < entry->n_lines_of; i++) {
-        CodeLines *lines = entry->lines_of[i];
+    const LinesTable *lines_of = LP_LOAD_ACQUIRE(entry->lines_of);
+    for (int i = 0; i < lines_of->n; i++) {
+        CodeLines *lines = lines_of->items[i];
         unsigned int index = (unsigned int)(record->line - lines->first_line);
-        if (index < (unsigned int)lines->n_lines && lp_tracer_recording(lines->tracer)) {
-            lines->lines[index].ticks += elapsed;
-            lines->lines[index].half_dispatches += halves;
+        if (index < (unsigned int)lines->n_lines && lp_recording(lines->recording)) {
+            Shard *shard = lp_shard(dispatcher, lines, stack);
+            if (shard != NULL) {
+                LP_BUMP(shard->lines[index].ticks, elapsed);
+                LP_BUMP(shard->lines[index].half_dispatches, halves);
+            }
         }
     }
 }
@@ -264,7 +420,8 @@ lp_event_done(ThreadStack *stack, int event_kind)
  * paused, so each moment is charged to one line of a function only (that of
  * its innermost frame) and a function's total is its real time. */
 static inline FrameRecord *
-lp_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry, int64_t t_in)
+lp_push(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code,
+        CodeEntry *entry, int64_t t_in)
 {
     if (stack->depth == stack->capacity && lp_stack_grow(stack) < 0) {
         return NULL;
@@ -275,7 +432,7 @@ lp_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
     }
     if (outer >= 0) {
         FrameRecord *paused = &stack->frames[outer];
-        lp_charge(stack, paused, t_in, LP_FRAME_EVENT);
+        lp_charge(dispatcher, stack, paused, t_in, LP_FRAME_EVENT);
         /* Were the new frame's end never seen, the outer one goes on from here. */
         lp_open(paused, stack, t_in, LP_FRAME_EVENT);
     }
@@ -292,8 +449,8 @@ lp_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
  * above it exited unseen (tracing was off for a while) they are dropped; a
  * frame that started before tracing began gets its record now. */
 static inline FrameRecord *
-lp_find_or_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
-                int64_t t_in)
+lp_find_or_push(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code,
+                CodeEntry *entry, int64_t t_in)
 {
     for (int i = stack->depth - 1; i >= 0; i--) {
         FrameRecord *record = &stack->frames[i];
@@ -302,22 +459,25 @@ lp_find_or_push(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry
             return record;
         }
     }
-    return lp_push(stack, frame, code, entry, t_in);
+    return lp_push(dispatcher, stack, frame, code, entry, t_in);
 }
 
 static inline void
-lp_on_start(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *entry,
-            int resumed_line, const lp_timer *timer)
+lp_on_start(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code,
+            CodeEntry *entry, int resumed_line)
 {
-    int64_t t_in = lp_timer_read(timer);
-    FrameRecord *record = lp_push(stack, frame, code, entry, t_in);
+    int64_t t_in = lp_timer_read(&dispatcher->timer);
+    FrameRecord *record = lp_push(dispatcher, stack, frame, code, entry, t_in);
     if (record == NULL) {
         return;
     }
     if (resumed_line < 0) {
-        for (int i = 0; i < entry->n_lines_of; i++) {
-            if (lp_tracer_recording(entry->lines_of[i]->tracer)) {
-                entry->lines_of[i]->calls++;
+        const LinesTable *lines_of = LP_LOAD_ACQUIRE(entry->lines_of);
+        for (int i = 0; i < lines_of->n; i++) {
+            CodeLines *lines = lines_of->items[i];
+            Shard *shard = lp_recording(lines->recording) ? lp_shard(dispatcher, lines, stack) : NULL;
+            if (shard != NULL) {
+                LP_BUMP(shard->calls, 1);
             }
         }
     }
@@ -332,7 +492,7 @@ lp_on_start(ThreadStack *stack, const void *frame, PyObject *code, CodeEntry *en
  * which spares the registry lookup; the previous line's charge and the new
  * line's hit share one pass over the tracers. */
 static inline void
-lp_on_line(const Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code,
+lp_on_line(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code,
            int line)
 {
     int64_t t_in = lp_timer_read(&dispatcher->timer);
@@ -342,11 +502,11 @@ lp_on_line(const Dispatcher *dispatcher, ThreadStack *stack, const void *frame, 
         record = &stack->frames[stack->depth - 1];
     }
     else {
-        CodeEntry *entry = lp_registry_find(&dispatcher->registry, code);
+        CodeEntry *entry = lp_registry_find(dispatcher, code);
         if (entry == NULL) {
             return;
         }
-        record = lp_find_or_push(stack, frame, code, entry, t_in);
+        record = lp_find_or_push(dispatcher, stack, frame, code, entry, t_in);
         if (record == NULL) {
             return;
         }
@@ -356,19 +516,24 @@ lp_on_line(const Dispatcher *dispatcher, ThreadStack *stack, const void *frame, 
         int64_t elapsed = t_in - record->start;
         uint64_t halves = 2 * (stack->line_events - record->line_events_at_start)
                           + (uint64_t)record->opened_by_line + LP_LINE_EVENT;
-        for (int i = 0; i < entry->n_lines_of; i++) {
-            CodeLines *lines = entry->lines_of[i];
-            if (!lp_tracer_recording(lines->tracer)) {
+        const LinesTable *lines_of = LP_LOAD_ACQUIRE(entry->lines_of);
+        for (int i = 0; i < lines_of->n; i++) {
+            CodeLines *lines = lines_of->items[i];
+            if (!lp_recording(lines->recording)) {
+                continue;
+            }
+            Shard *shard = lp_shard(dispatcher, lines, stack);
+            if (shard == NULL) {
                 continue;
             }
             unsigned int previous = (unsigned int)(record->line - lines->first_line);
             if (record->line >= 0 && previous < (unsigned int)lines->n_lines) {
-                lines->lines[previous].ticks += elapsed;
-                lines->lines[previous].half_dispatches += halves;
+                LP_BUMP(shard->lines[previous].ticks, elapsed);
+                LP_BUMP(shard->lines[previous].half_dispatches, halves);
             }
             unsigned int index = (unsigned int)(line - lines->first_line);
             if (index < (unsigned int)lines->n_lines) {
-                lines->lines[index].hits++;
+                LP_BUMP(shard->lines[index].hits, 1);
             }
         }
     }
@@ -379,13 +544,13 @@ lp_on_line(const Dispatcher *dispatcher, ThreadStack *stack, const void *frame, 
 
 /* A return, a yield or an exception leaving the frame. */
 static inline void
-lp_on_exit(ThreadStack *stack, const void *frame, PyObject *code, const lp_timer *timer)
+lp_on_exit(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code)
 {
-    int64_t t_in = lp_timer_read(timer);
+    int64_t t_in = lp_timer_read(&dispatcher->timer);
     for (int i = stack->depth - 1; i >= 0; i--) {
         FrameRecord *record = &stack->frames[i];
         if (record->code == code && record->frame == frame) {
-            lp_charge(stack, record, t_in, LP_FRAME_EVENT);
+            lp_charge(dispatcher, stack, record, t_in, LP_FRAME_EVENT);
             int outer = record->outer;
             stack->depth = i;
             lp_event_done(stack, LP_FRAME_EVENT);
@@ -414,21 +579,28 @@ int lp_backend_instrument(Dispatcher *dispatcher, CodeEntry *entry, int on);
 /* Fills what the backend keeps per code object (monitoring: the line of
  * every code unit). */
 int lp_backend_init_entry(Dispatcher *dispatcher, CodeEntry *entry);
-void lp_backend_clear_entry(CodeEntry *entry);
+void lp_backend_clear_entry(Dispatcher *dispatcher, CodeEntry *entry);
 
 /* threads.c, shared by the backends. */
 void lp_clear_stack(ThreadStack *stack);
-/* Drops the records of one code object from every thread's stack. */
-void lp_forget_records_of(Dispatcher *dispatcher, const CodeEntry *entry);
+/* Records of code that is no longer registered or wanted are to be dropped:
+ * each thread does it on its own stack, at its next event. */
+void lp_forget_records(Dispatcher *dispatcher);
+int lp_add_releaser_type(Dispatcher *dispatcher);
+void lp_free_stacks(Dispatcher *dispatcher);
 
 /* registry.c */
 /* The entry of a code object, made (and registered) if it has none. */
 CodeEntry *lp_entry_for(Dispatcher *dispatcher, PyObject *code);
-int lp_entry_append(CodeEntry *entry, CodeLines *lines);
+int lp_entry_append(Dispatcher *dispatcher, CodeEntry *entry, CodeLines *lines);
+/* Sets entry->wanted from its tracers; records are forgotten if it drops. */
+void lp_entry_update_wanted(Dispatcher *dispatcher, CodeEntry *entry);
 /* Whether some tracer that registered this code wants its events. */
 int lp_entry_wanted(const CodeEntry *entry);
 /* Removes one tracer's lines; the entry is freed when none are left. */
 void lp_entry_detach(Dispatcher *dispatcher, CodeEntry *entry, const CodeLines *lines);
+/* Frees the registry and whatever is retired (the dispatcher is going). */
+void lp_registry_free(Dispatcher *dispatcher);
 
 /* wrapper.c: adds the ProfiledFunction (3.9+) and ProfiledGenerator types. */
 int lp_add_profiled_function_type(PyObject *module);
