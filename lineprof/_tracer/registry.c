@@ -319,14 +319,15 @@ lp_shard_new(int n_lines)
 }
 
 /* A thread slot's first count in this code: its shard is made (never on
- * this thread's next events). NULL when out of memory: the event is lost. */
+ * this thread's next events). NULL when out of memory, or when the tracer
+ * went while this event was under way: the event is not counted. */
 Shard *
 lp_shard_slow(Dispatcher *dispatcher, CodeLines *lines, int slot)
 {
     lp_lock(dispatcher);
     ShardTable *table = lines->more;
     Shard *shard = (table != NULL && slot < table->n) ? table->shards[slot] : NULL;
-    if (shard == NULL) {
+    if (shard == NULL && !lines->retired) {
         shard = lp_shard_new(lines->n_lines);
         if (shard != NULL && (table == NULL || slot >= table->n)) {
             int n = table != NULL ? table->n * 2 : 8;
@@ -359,6 +360,7 @@ lp_shard_slow(Dispatcher *dispatcher, CodeLines *lines, int slot)
 void
 lp_lines_retire(Dispatcher *dispatcher, CodeLines *lines)
 {
+    lines->retired = 1;
     (void)lp_retire(dispatcher, lines->first);
     for (int i = 0; lines->more != NULL && i < lines->more->n; i++) {
         (void)lp_retire(dispatcher, lines->more->shards[i]);

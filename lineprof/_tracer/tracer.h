@@ -105,6 +105,7 @@ typedef struct CodeLines {
     int n_lines;
     Shard *first;                   /* slot 0's shard: every thread's with the GIL */
     ShardTable *more;               /* the other slots' (free-threaded), or NULL */
+    int retired;                    /* its tracer is gone: no new shards (lock held) */
 } CodeLines;
 
 typedef struct LinesTable {         /* replaced whole when a tracer comes or goes */
