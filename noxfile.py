@@ -162,3 +162,87 @@ def memcheck(session):
         session.error("valgrind is not installed (apt-get install valgrind)")
     _install_cmake_built(session, "cmake-build")
     session.run("python", "tests/run_memcheck.py")
+
+# ---- CPython 3.14 and 3.15, in a Debian sid chroot ---------------------------
+# This Debian 12 machine has no 3.14/3.15; Debian sid has them (and 3.15's
+# debug build), but they cannot be installed here. .ci/sid-chroot makes a sid
+# chroot once (cached in /var/cache/lineprof-ci, reused by every clone) and
+# runs this noxfile in it, on a copy of the working tree, with
+# LINEPROF_SID_CHROOT=1. In there each session below is an ordinary session
+# of its Python; out here it runs its namesake in the chroot, and is skipped,
+# with the reason, where the chroot cannot be made (not root, no network).
+IN_SID_CHROOT = os.environ.get("LINEPROF_SID_CHROOT") == "1"
+SID_CHROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".ci", "sid-chroot")
+SID_CHROOT_UNAVAILABLE = 77
+
+
+def _lineprof_deprecations_are_errors(session):
+    """Makes a DeprecationWarning raised from lineprof's own modules an error,
+    in pytest and in the programs the tests start."""
+    # A warning filter names modules exactly (pytest -W and PYTHONWARNINGS
+    # alike), so each one of lineprof's is named.
+    modules = ["kernprof", "lineprof"] + sorted(
+        path[:-3].replace(os.sep, ".") for path in glob.glob("lineprof/**/*.py", recursive=True)
+        if not os.path.basename(path).startswith("__"))
+    filters = ["error::DeprecationWarning:" + module for module in modules]
+    session.env["PYTEST_ADDOPTS"] = " ".join("-W " + rule for rule in filters)
+    session.env["PYTHONWARNINGS"] = ",".join(filters)
+
+
+def tests_deprecations_are_errors(session):
+    """The test suite, with DeprecationWarnings from lineprof's code errors.
+
+    The `tests` session, with a DeprecationWarning raised from lineprof's own
+    modules an error, also in the programs the tests start."""
+    _lineprof_deprecations_are_errors(session)
+    tests(session)
+
+
+def leaks(session):
+    """tests/test_leaks.py on a debug build of CPython (sys.gettotalrefcount).
+
+    The test of the total reference count needs sys.gettotalrefcount, which
+    only debug builds have; the session fails on another build."""
+    session.env["LINEPROF_STRICT"] = "1"
+    session.run("python", "-c", "import sys; assert hasattr(sys, 'gettotalrefcount'), "
+                "'not a debug build: ' + sys.executable")
+    session.install("pytest")
+    session.install("--force-reinstall", "--no-deps", ".")
+    _lineprof_deprecations_are_errors(session)
+    session.run("pytest", "tests/test_leaks.py", "-v", "-p", "no:cacheprovider")
+
+
+def _sid_chroot_session(name, python, function, description):
+    """Registers the session `name`: in the chroot, function on that Python;
+    here, one that runs `name` in the chroot."""
+    if IN_SID_CHROOT:
+        nox.session(name=name, python=python)(function)
+        return
+
+    def in_sid_chroot(session):
+        if not os.path.exists(SID_CHROOT):
+            session.skip("%s is missing" % SID_CHROOT)
+        # Makes the chroot if needed (progress on stderr; why not, on stdout).
+        ensure = subprocess.run([SID_CHROOT, "ensure"], stdout=subprocess.PIPE, text=True)
+        if ensure.returncode == SID_CHROOT_UNAVAILABLE:
+            session.skip(ensure.stdout.strip())
+        if ensure.returncode != 0:
+            session.error("%s ensure failed (exit %d)" % (SID_CHROOT, ensure.returncode))
+        session.run(SID_CHROOT, "nox", "--", "-s", name, external=True)
+
+    in_sid_chroot.__doc__ = description + " (in the Debian sid chroot)"
+    nox.session(name=name, venv_backend="none")(in_sid_chroot)
+
+
+_sid_chroot_session("tests-3.14", "3.14", tests_deprecations_are_errors,
+                    "Test suite, DeprecationWarnings from lineprof errors")
+_sid_chroot_session("tests-3.15", "3.15", tests_deprecations_are_errors,
+                    "Test suite, DeprecationWarnings from lineprof errors")
+_sid_chroot_session("sanitize-3.15", "3.15", sanitize, "sanitize, on 3.15")
+_sid_chroot_session("memcheck-3.15", "3.15", memcheck, "memcheck, on 3.15")
+_sid_chroot_session("leaks-3.15d", "python3.15d", leaks,
+                    "tests/test_leaks.py on 3.15's debug build, with sys.gettotalrefcount")
+if not IN_SID_CHROOT:
+    nox.options.sessions += ["tests-3.14", "tests-3.15", "sanitize-3.15", "memcheck-3.15",
+                             "leaks-3.15d"]
+
