@@ -9,13 +9,16 @@ class SettraceCounter:
     def __init__(self, codes):
         self.codes = set(codes)
         self.hits = {}      # {(code, lineno): hits}
+        # Without the GIL (free-threaded builds) threads would lose increments.
+        self._lock = threading.Lock()
 
     def _trace(self, frame, event, arg):
         if frame.f_code not in self.codes:
             return None     # no line events for other frames
         if event == "line":
             key = (frame.f_code, frame.f_lineno)
-            self.hits[key] = self.hits.get(key, 0) + 1
+            with self._lock:
+                self.hits[key] = self.hits.get(key, 0) + 1
         return self._trace
 
     def __enter__(self):

@@ -27,7 +27,7 @@ enum {
 
 /* The events, by their names in sys.monitoring.events; their values are read
  * at start-up rather than assumed. */
-typedef enum {
+typedef enum {   /* at most 16: Dispatcher.event_bits */
     EV_PY_START, EV_PY_RESUME, EV_PY_RETURN, EV_PY_YIELD, EV_LINE, EV_JUMP,
     EV_BRANCH, EV_BRANCH_LEFT, EV_BRANCH_RIGHT, EV_PY_UNWIND, EV_PY_THROW, N_EVENTS
 } EventKind;
@@ -218,9 +218,9 @@ new_callback(Dispatcher *dispatcher, vectorcallfunc handler)
  * does not have. From 3.14 BRANCH is deprecated in favour of BRANCH_LEFT and
  * BRANCH_RIGHT: where those exist, BRANCH is not even looked up. */
 static int
-event_bits(Dispatcher *dispatcher, long bits[N_EVENTS])
+read_event_bits(PyObject *monitoring, long bits[N_EVENTS])
 {
-    PyObject *events = PyObject_GetAttrString(dispatcher->monitoring, "events");
+    PyObject *events = PyObject_GetAttrString(monitoring, "events");
     if (events == NULL) {
         return -1;
     }
@@ -269,7 +269,7 @@ register_callbacks(Dispatcher *dispatcher, const long bits[N_EVENTS], int on)
         if (!on) {
             Py_INCREF(callback);
         }
-        PyObject *old = PyObject_CallMethod(dispatcher->monitoring, "register_callback", "ilO",
+        PyObject *old = PyObject_CallFunction(dispatcher->register_callback, "ilO",
                                             dispatcher->tool_id, bits[i], callback);
         Py_DECREF(callback);
         if (old == NULL) {
@@ -285,7 +285,7 @@ acquire_tool_id(Dispatcher *dispatcher)
 {
     static const int order[N_TOOL_IDS] = {PREFERRED_TOOL_ID, 3, 4, 5, 0, 1};
     for (int i = 0; i < N_TOOL_IDS; i++) {
-        PyObject *holder = PyObject_CallMethod(dispatcher->monitoring, "get_tool", "i", order[i]);
+        PyObject *holder = PyObject_CallFunction(dispatcher->get_tool, "i", order[i]);
         if (holder == NULL) {
             return -1;
         }
@@ -294,7 +294,7 @@ acquire_tool_id(Dispatcher *dispatcher)
         if (taken) {
             continue;
         }
-        PyObject *result = PyObject_CallMethod(dispatcher->monitoring, "use_tool_id", "is",
+        PyObject *result = PyObject_CallFunction(dispatcher->use_tool_id, "is",
                                                order[i], "lineprof");
         if (result == NULL) {
             return -1;
@@ -311,7 +311,7 @@ acquire_tool_id(Dispatcher *dispatcher)
 static int
 set_global_events(Dispatcher *dispatcher, long events)
 {
-    PyObject *result = PyObject_CallMethod(dispatcher->monitoring, "set_events", "il",
+    PyObject *result = PyObject_CallFunction(dispatcher->set_events, "il",
                                            dispatcher->tool_id, events);
     Py_XDECREF(result);
     return result ? 0 : -1;
@@ -320,15 +320,14 @@ set_global_events(Dispatcher *dispatcher, long events)
 static void
 release_tool_id(Dispatcher *dispatcher)
 {
-    long bits[N_EVENTS];
     if (dispatcher->tool_id < 0) {
         return;
     }
-    if (event_bits(dispatcher, bits) < 0 || set_global_events(dispatcher, 0) < 0
-            || register_callbacks(dispatcher, bits, 0) < 0) {
+    if (set_global_events(dispatcher, 0) < 0
+            || register_callbacks(dispatcher, dispatcher->event_bits, 0) < 0) {
         PyErr_WriteUnraisable(NULL);
     }
-    PyObject *result = PyObject_CallMethod(dispatcher->monitoring, "free_tool_id", "i",
+    PyObject *result = PyObject_CallFunction(dispatcher->free_tool_id, "i",
                                            dispatcher->tool_id);
     if (result == NULL) {
         PyErr_WriteUnraisable(NULL);
@@ -358,17 +357,14 @@ claim_tool_id(Dispatcher *dispatcher, const long bits[N_EVENTS])
 int
 lp_backend_instrument(Dispatcher *dispatcher, CodeEntry *entry, int on)
 {
-    long bits[N_EVENTS];
+    const long *bits = dispatcher->event_bits;
     if (entry->instrumented == on) {
         return 0;
-    }
-    if (event_bits(dispatcher, bits) < 0) {
-        return -1;
     }
     if (on && dispatcher->n_instrumented == 0 && claim_tool_id(dispatcher, bits) < 0) {
         return -1;
     }
-    PyObject *result = PyObject_CallMethod(dispatcher->monitoring, "set_local_events", "iOl",
+    PyObject *result = PyObject_CallFunction(dispatcher->set_local_events, "iOl",
                                            dispatcher->tool_id, entry->code,
                                            on ? local_event_set(bits) : 0L);
     if (result == NULL) {
@@ -391,7 +387,7 @@ lp_backend_instrument(Dispatcher *dispatcher, CodeEntry *entry, int on)
 int
 lp_backend_init_entry(Dispatcher *Py_UNUSED(dispatcher), CodeEntry *entry)
 {
-    PyObject *bytecode = PyObject_GetAttrString(entry->code, "co_code");
+    PyObject *bytecode = lp_getattr(entry->code, "co_code");
     if (bytecode == NULL) {
         return -1;
     }
@@ -408,7 +404,9 @@ lp_backend_init_entry(Dispatcher *Py_UNUSED(dispatcher), CodeEntry *entry)
     for (Py_ssize_t i = 0; i < n_units; i++) {
         line_of_unit[i] = -1;
     }
-    PyObject *ranges = PyObject_CallMethod(entry->code, "co_lines", NULL);
+    PyObject *co_lines = lp_getattr(entry->code, "co_lines");
+    PyObject *ranges = co_lines ? PyObject_CallNoArgs(co_lines) : NULL;
+    Py_XDECREF(co_lines);
     PyObject *iterator = ranges ? PyObject_GetIter(ranges) : NULL;
     Py_XDECREF(ranges);
     if (iterator == NULL) {
@@ -463,8 +461,20 @@ lp_backend_init(Dispatcher *dispatcher)
     Py_INCREF(monitoring);
     dispatcher->monitoring = monitoring;
     dispatcher->disable = PyObject_GetAttrString(monitoring, "DISABLE");
+    dispatcher->register_callback = PyObject_GetAttrString(monitoring, "register_callback");
+    dispatcher->get_tool = PyObject_GetAttrString(monitoring, "get_tool");
+    dispatcher->use_tool_id = PyObject_GetAttrString(monitoring, "use_tool_id");
+    dispatcher->free_tool_id = PyObject_GetAttrString(monitoring, "free_tool_id");
+    dispatcher->set_events = PyObject_GetAttrString(monitoring, "set_events");
+    dispatcher->set_local_events = PyObject_GetAttrString(monitoring, "set_local_events");
     dispatcher->callback_type = PyType_FromSpec(&callback_spec);
-    return dispatcher->disable && dispatcher->callback_type ? 0 : -1;
+    if (dispatcher->disable == NULL || dispatcher->register_callback == NULL
+            || dispatcher->get_tool == NULL || dispatcher->use_tool_id == NULL
+            || dispatcher->free_tool_id == NULL || dispatcher->set_events == NULL
+            || dispatcher->set_local_events == NULL || dispatcher->callback_type == NULL) {
+        return -1;
+    }
+    return read_event_bits(monitoring, dispatcher->event_bits);
 }
 
 void
@@ -472,6 +482,12 @@ lp_backend_clear(Dispatcher *dispatcher)
 {
     Py_CLEAR(dispatcher->monitoring);
     Py_CLEAR(dispatcher->disable);
+    Py_CLEAR(dispatcher->register_callback);
+    Py_CLEAR(dispatcher->get_tool);
+    Py_CLEAR(dispatcher->use_tool_id);
+    Py_CLEAR(dispatcher->free_tool_id);
+    Py_CLEAR(dispatcher->set_events);
+    Py_CLEAR(dispatcher->set_local_events);
     Py_CLEAR(dispatcher->callback_type);
 }
 

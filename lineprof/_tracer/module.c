@@ -80,7 +80,7 @@ tracer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_TypeError, "Tracer() takes no arguments");
         return NULL;
     }
-    PyObject *dispatcher = PyObject_GetAttrString((PyObject *)type, "_dispatcher");
+    PyObject *dispatcher = lp_getattr((PyObject *)type, "_dispatcher");
     if (dispatcher == NULL) {
         return NULL;
     }
@@ -106,14 +106,18 @@ tracer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 }
 
 /* Sets the local events of the tracer's codes (monitoring), or clears those
- * that no other armed tracer wants. Lock held. */
+ * that no other armed tracer wants. Lock held. The tracer counts as armed
+ * only once all its codes are: enable_by_count() on another thread reads
+ * `armed` without the lock and must not count before the events come. */
 static int
 tracer_arm(TracerObject *self, int on)
 {
     if (self->armed == on) {
         return 0;
     }
-    LP_STORE_RELEASE(self->armed, on);
+    if (!on) {
+        LP_STORE(self->armed, 0);
+    }
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
         CodeEntry *entry = lp_registry_find(self->dispatcher, self->codes[i]->code);
         if (entry == NULL) {
@@ -125,12 +129,21 @@ tracer_arm(TracerObject *self, int on)
                 /* Undo the codes armed so far; keep the error to report. */
                 PyObject *type, *value, *traceback;
                 PyErr_Fetch(&type, &value, &traceback);
+                LP_STORE(self->armed, 1);
                 tracer_arm(self, 0);
                 PyErr_Restore(type, value, traceback);
             }
             return -1;
         }
-        lp_entry_update_wanted(self->dispatcher, entry);
+        if (on) {
+            LP_STORE(entry->wanted, 1);
+        }
+        else {
+            lp_entry_update_wanted(self->dispatcher, entry);
+        }
+    }
+    if (on) {
+        LP_STORE_RELEASE(self->armed, 1);
     }
     return 0;
 }

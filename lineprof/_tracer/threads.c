@@ -7,6 +7,8 @@
  * starting many short threads does not grow the profiler. */
 #include "tracer.h"
 
+#include <string.h>
+
 LP_THREAD_LOCAL StackCache lp_stack_cache;
 
 static void
@@ -37,6 +39,11 @@ releaser_dealloc(StackReleaser *self)
 {
     PyTypeObject *type = Py_TYPE(self);
     if (self->stack != NULL) {
+        /* Code this thread still runs as it ends (a finalizer) gets a stack
+         * of its own: this one can be handed to a new thread now. */
+        if (lp_stack_cache.stack == self->stack) {
+            memset(&lp_stack_cache, 0, sizeof(lp_stack_cache));
+        }
         stack_let_go(self->stack, LP_HELD_BY_THREAD);
     }
     type->tp_free((PyObject *)self);

@@ -68,6 +68,18 @@
 /* A count that only its own thread writes, and readers may read meanwhile. */
 #define LP_BUMP(x, v) LP_STORE(x, LP_LOAD(x) + (v))
 
+/* getattr by a C string, through the interned name: a name made afresh at
+ * each lookup of a type's attribute is kept by the type cache, which then
+ * grows with every call (free-threaded builds do not clear it). */
+static inline PyObject *
+lp_getattr(PyObject *obj, const char *name)
+{
+    PyObject *key = PyUnicode_InternFromString(name);
+    PyObject *value = key ? PyObject_GetAttr(obj, key) : NULL;
+    Py_XDECREF(key);
+    return value;
+}
+
 typedef struct LineCounts {
     uint64_t hits;
     int64_t ticks;          /* the tracer's own time excluded */
@@ -193,6 +205,11 @@ typedef struct Dispatcher {
     int n_instrumented;
     PyObject *monitoring;           /* sys.monitoring */
     PyObject *disable;              /* sys.monitoring.DISABLE */
+    /* Its functions and event bits, looked up once: names looked up by a C
+     * string make a new str each time, which the type cache then keeps. */
+    PyObject *register_callback, *get_tool, *use_tool_id, *free_tool_id;
+    PyObject *set_events, *set_local_events;
+    long event_bits[16];            /* by backend_monitoring.c's EventKind */
     PyObject *callback_type;        /* the type of our callbacks */
 #else
     Py_ssize_t trace_lines_offset;  /* of PyFrameObject.f_trace_lines, or -1 */

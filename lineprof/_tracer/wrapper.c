@@ -157,7 +157,7 @@ profiled_repr(ProfiledFunction *self)
 static PyObject *
 profiled_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
-    return PyObject_GetAttrString(self, "__qualname__");
+    return lp_getattr(self, "__qualname__");
 }
 
 static PyMethodDef profiled_methods[] = {
@@ -242,7 +242,7 @@ step(ProfiledGenerator *self, const char *method, PyObject *args)
     if (switch_profiling(self->enable) < 0) {
         return NULL;
     }
-    PyObject *bound = PyObject_GetAttrString(self->generator, method);
+    PyObject *bound = lp_getattr(self->generator, method);
     PyObject *result = bound ? PyObject_CallObject(bound, args) : NULL;
     Py_XDECREF(bound);
     return switched_off(result, self->disable);
