@@ -94,7 +94,8 @@ def settled():
     last few thousand attribute names looked up on types alive (C code that
     looks names up by a C string makes a new one each time)."""
     gc.collect()
-    sys._clear_type_cache()
+    # _clear_type_cache is deprecated from 3.13 in favour of _clear_internal_caches.
+    (getattr(sys, "_clear_internal_caches", None) or sys._clear_type_cache)()
 
 
 def smallest_growth(measure):

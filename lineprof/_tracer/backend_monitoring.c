@@ -5,10 +5,10 @@
  * code objects only, so all other code runs at full speed. The callbacks
  * are C functions that sys.monitoring calls through vectorcall.
  *
- * PY_UNWIND and PY_THROW cannot be local events before 3.15, so they are
- * set globally; their callbacks return at once for code that is not
- * profiled, and they only fire when an exception leaves a frame or is
- * thrown into a generator.
+ * PY_UNWIND and PY_THROW are local events from 3.15 on (gh-142186) and set
+ * on the profiled code only. Before, they can only be set globally: their
+ * callbacks return at once for code that is not profiled, and they only
+ * fire when an exception leaves a frame or is thrown into a generator.
  *
  * Hit counts follow sys.settrace: a LINE event is a hit, and so is a
  * backward jump to the same line (a one-line loop, an inlined
@@ -247,12 +247,24 @@ read_event_bits(PyObject *monitoring, long bits[N_EVENTS])
     return 0;
 }
 
+#if PY_VERSION_HEX >= 0x030F0000
+#  define LOCAL_EXCEPTION_EVENTS 1
+#else
+#  define LOCAL_EXCEPTION_EVENTS 0
+#endif
+
+static long
+exception_events(const long bits[N_EVENTS])
+{
+    return bits[EV_PY_UNWIND] | bits[EV_PY_THROW];
+}
+
 static long
 local_event_set(const long bits[N_EVENTS])
 {
     return bits[EV_PY_START] | bits[EV_PY_RESUME] | bits[EV_PY_RETURN] | bits[EV_PY_YIELD]
            | bits[EV_LINE] | bits[EV_JUMP] | bits[EV_BRANCH] | bits[EV_BRANCH_LEFT]
-           | bits[EV_BRANCH_RIGHT];
+           | bits[EV_BRANCH_RIGHT] | (LOCAL_EXCEPTION_EVENTS ? exception_events(bits) : 0);
 }
 
 static int
@@ -344,7 +356,7 @@ claim_tool_id(Dispatcher *dispatcher, const long bits[N_EVENTS])
         return -1;
     }
     if (register_callbacks(dispatcher, bits, 1) < 0
-            || set_global_events(dispatcher, bits[EV_PY_UNWIND] | bits[EV_PY_THROW]) < 0) {
+            || set_global_events(dispatcher, LOCAL_EXCEPTION_EVENTS ? 0 : exception_events(bits)) < 0) {
         PyObject *type, *value, *traceback;
         PyErr_Fetch(&type, &value, &traceback);
         release_tool_id(dispatcher);
@@ -367,19 +379,24 @@ lp_backend_instrument(Dispatcher *dispatcher, CodeEntry *entry, int on)
     PyObject *result = PyObject_CallFunction(dispatcher->set_local_events, "iOl",
                                            dispatcher->tool_id, entry->code,
                                            on ? local_event_set(bits) : 0L);
-    if (result == NULL) {
-        if (on && dispatcher->n_instrumented == 0) {
+    if (result == NULL && on) {
+        if (dispatcher->n_instrumented == 0) {
             release_tool_id(dispatcher);
         }
         return -1;
     }
-    Py_DECREF(result);
+    /* Clearing that failed (another tool freed lineprof's tool id) counts as
+     * done: lineprof must not hold on to a tool id it can no longer use. */
+    Py_XDECREF(result);
     entry->instrumented = on;
     dispatcher->n_instrumented += on ? 1 : -1;
     if (dispatcher->n_instrumented == 0) {
+        PyObject *type, *value, *traceback;
+        PyErr_Fetch(&type, &value, &traceback);
         release_tool_id(dispatcher);
+        PyErr_Restore(type, value, traceback);
     }
-    return 0;
+    return result != NULL ? 0 : -1;
 }
 
 /* The line of every code unit, from co_lines(), for the events that give an

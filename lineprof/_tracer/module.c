@@ -118,6 +118,7 @@ tracer_arm(TracerObject *self, int on)
     if (!on) {
         LP_STORE(self->armed, 0);
     }
+    PyObject *error_type = NULL, *error_value = NULL, *error_traceback = NULL;
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
         CodeEntry *entry = lp_registry_find(self->dispatcher, self->codes[i]->code);
         if (entry == NULL) {
@@ -127,13 +128,20 @@ tracer_arm(TracerObject *self, int on)
         if (lp_backend_instrument(self->dispatcher, entry, wanted) < 0) {
             if (on) {
                 /* Undo the codes armed so far; keep the error to report. */
-                PyObject *type, *value, *traceback;
-                PyErr_Fetch(&type, &value, &traceback);
+                PyErr_Fetch(&error_type, &error_value, &error_traceback);
                 LP_STORE(self->armed, 1);
                 tracer_arm(self, 0);
-                PyErr_Restore(type, value, traceback);
+                PyErr_Restore(error_type, error_value, error_traceback);
+                return -1;
             }
-            return -1;
+            /* Disarming goes on with the other codes; the first error is
+             * the one reported. */
+            if (error_type == NULL) {
+                PyErr_Fetch(&error_type, &error_value, &error_traceback);
+            }
+            else {
+                PyErr_Clear();
+            }
         }
         if (on) {
             LP_STORE(entry->wanted, 1);
@@ -144,6 +152,10 @@ tracer_arm(TracerObject *self, int on)
     }
     if (on) {
         LP_STORE_RELEASE(self->armed, 1);
+    }
+    if (error_type != NULL) {
+        PyErr_Restore(error_type, error_value, error_traceback);
+        return -1;
     }
     return 0;
 }
