@@ -2,7 +2,9 @@
 
     python3 benchmarks/run.py [--pythons 3.8,3.12] [--runs 5] [--quick] [--markdown FILE]
 
-For each Python (by default every one of 3.8-3.13 that pyenv or PATH has) it
+For each Python (by default every one of 3.8-3.15 that pyenv or PATH has; 3.14
+and 3.15 are in the Debian sid chroot of .ci/sid-chroot, so run it there for
+them: `.ci/sid-chroot run python3.15 benchmarks/run.py --pythons 3.14,3.15`) it
 keeps two virtual environments under .bench/, because both packages install a
 top-level `kernprof` module: one with the newest line_profiler from PyPI, one
 with lineprof built from this checkout (reinstalled on every run). Every
@@ -39,7 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 WORKLOADS = os.path.join(HERE, "workloads")
-VERSIONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+VERSIONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
 PROFILERS = ("line_profiler", "lineprof")
 MODES = ("plain",) + PROFILERS
 LINE_COST_WORKLOAD = "w1_tight_loop"
