@@ -163,6 +163,7 @@ def memcheck(session):
     _install_cmake_built(session, "cmake-build")
     session.run("python", "tests/run_memcheck.py")
 
+
 # ---- CPython 3.14 and 3.15, in a Debian sid chroot ---------------------------
 # This Debian 12 machine has no 3.14/3.15; Debian sid has them (and 3.15's
 # debug build), but they cannot be installed here. .ci/sid-chroot makes a sid
@@ -246,3 +247,137 @@ if not IN_SID_CHROOT:
     nox.options.sessions += ["tests-3.14", "tests-3.15", "sanitize-3.15", "memcheck-3.15",
                              "leaks-3.15d"]
 
+
+# ---- Free-threaded CPython 3.13 ("3.13t") and ThreadSanitizer ----------------
+# .ci/build-python-ft builds CPython 3.13 with --disable-gil from Debian's
+# source, once, into a fixed folder outside the clone ($LINEPROF_CI_CACHE,
+# /var/cache/lineprof-ci): python3.13t/, and python3.13t-tsan/, built also
+# --with-thread-sanitizer. The sessions build-python3.13t[-tsan] run it (the
+# tests-3.13t and tsan sessions require them), and are skipped, with the
+# reason, where it cannot build (not root, no network); the sessions that
+# need the interpreter are then skipped as missing.
+FT_CACHE = os.environ.get("LINEPROF_CI_CACHE", "/var/cache/lineprof-ci")
+FT_BUILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".ci", "build-python-ft")
+FT_UNAVAILABLE = 77
+TSAN_PREFIX = os.path.join(FT_CACHE, "python3.13t-tsan")
+# The script links python3.13t alone into bin/ (the prefix's own bin/ also has
+# python3 and python3.13, which must not stand for the GIL builds).
+os.environ["PATH"] = os.pathsep.join([os.path.join(FT_CACHE, "bin"), os.environ["PATH"]])
+
+
+def _build_python_ft(session, *options):
+    build = subprocess.run([FT_BUILD, *options], stdout=subprocess.PIPE, text=True)
+    if build.returncode == FT_UNAVAILABLE:
+        session.skip(build.stdout.strip())
+    if build.returncode != 0:
+        session.error("%s %s failed (exit %d)" % (FT_BUILD, " ".join(options), build.returncode))
+    session.log("interpreter: %s" % build.stdout.strip())
+
+
+@nox.session(name="build-python3.13t", venv_backend="none")
+def build_python_ft(session):
+    """Builds the free-threaded CPython 3.13 of tests-3.13t, if absent."""
+    _build_python_ft(session)
+
+
+@nox.session(name="build-python3.13t-tsan", venv_backend="none")
+def build_python_ft_tsan(session):
+    """Builds the free-threaded CPython 3.13 with ThreadSanitizer of tsan, if absent."""
+    _build_python_ft(session, "--tsan")
+
+
+@nox.session(name="tests-3.13t", python="3.13t", requires=["build-python3.13t"],
+             download_python="never")
+def tests_free_threaded(session):
+    """The test suite on the free-threaded CPython 3.13, with PYTHON_GIL unset.
+
+    As a user runs it: lineprof._tracer declares that it runs without the GIL
+    (Py_mod_gil), so importing it must neither enable the GIL nor warn that it
+    did. That warning is an error in the tests and the programs they start,
+    so that no test runs with the GIL because an extension enabled it.
+    `-- ARGS` replaces the suite's arguments."""
+    session.env["LINEPROF_STRICT"] = "1"
+    session.env["PYTHON_GIL"] = None
+    # Binary wheels of older releases rather than sdists that need Rust to
+    # build (no cp313t wheel of the newest hypothesis).
+    session.install("--prefer-binary", "pytest", "ipython", "nbformat", "rich", "tomli",
+                    "pygments", "jsonschema", "hypothesis", "coverage")
+    # Not line_profiler: it has no cp313t wheel, and the extension its sdist
+    # builds does not declare that it runs without the GIL, so importing it
+    # would enable the GIL for the tests after the cross-check (which skips).
+    session.install("--force-reinstall", "--no-deps", ".")
+    session.run("pytest", *(session.posargs or ["tests", "-q", "-p", "no:cacheprovider"]),
+                env={"PYTHONWARNINGS": "error:The global interpreter lock (GIL) has been "
+                                       "enabled:RuntimeWarning"})
+    session.run("python", "-W", "error::RuntimeWarning", "-c",
+                "import sys, lineprof._tracer; "
+                "assert not sys._is_gil_enabled(), 'importing lineprof._tracer enabled the GIL'")
+
+
+@nox.session(python=os.path.join(TSAN_PREFIX, "bin", "python3.13t"), venv_params=["--without-pip"],
+             requires=["build-python3.13t", "build-python3.13t-tsan"], download_python="never")
+def tsan(session):
+    """The tests of threads with ThreadSanitizer, without the GIL.
+
+    The interpreter and lineprof's extension are both built with
+    -fsanitize=thread (GCC's libtsan, one runtime for both): an uninstrumented
+    interpreter would get reports on data its own locks protect. CPython's
+    suppressions of its known races are kept next to it. Any report fails
+    the session: they are written to files, which must not exist at the end.
+    `-- ARGS` runs pytest with these arguments instead."""
+    venv = session.virtualenv.location
+    suppressions = os.path.join(TSAN_PREFIX, "share", "tsan", "suppressions_free_threading.txt")
+    # Whatever runs on this interpreter needs CPython's suppressions.
+    session.env["TSAN_OPTIONS"] = "suppressions=" + suppressions
+    # pip runs about ten times slower with TSan (a minute for each install):
+    # the packages are installed into this venv by pip on the plain 3.13t, the
+    # same CPython. Their scripts start that interpreter, which does not see
+    # this venv: pytest is run as `python bin/pytest` (`python -m pytest`
+    # would import lineprof from here), CMake's own programs are run.
+    plain = os.path.join(FT_CACHE, "bin", "python3.13t")
+    session.run(plain, "-m", "pip", "install", "-q", "--prefix", venv, "--ignore-installed",
+                "--no-warn-script-location", "--prefer-binary", "pytest", "cmake", external=True)
+    session.run(plain, "-m", "pip", "install", "-q", "--prefix", venv, "--no-deps",
+                "--no-warn-script-location", ".", external=True)
+    # Then its extension is replaced by one built with -fsanitize=thread.
+    cmake, = glob.glob(os.path.join(venv, "lib", "python*", "site-packages", "cmake", "data",
+                                    "bin", "cmake"))
+    ctest = os.path.join(os.path.dirname(cmake), "ctest")
+    build = os.path.join(venv, "cmake-build-thread")
+    session.run(cmake, "-S", ".", "-B", build, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                "-DPython_EXECUTABLE=" + os.path.join(venv, "bin", "python"),
+                "-DLINEPROF_SANITIZE=ON", "-DLINEPROF_SANITIZERS=thread", external=True)
+    session.run(cmake, "--build", build, "-j", "2", external=True)
+    built = glob.glob(os.path.join(build, "lineprof", "_tracer*.so"))
+    installed = glob.glob(os.path.join(venv, "lib", "python*", "site-packages", "lineprof",
+                                       "_tracer*.so"))
+    if len(built) != 1 or len(installed) != 1:
+        session.error("expected one built and one installed extension: %s, %s" % (built, installed))
+    with open(built[0], "rb") as extension:
+        if b"__tsan_func_entry" not in extension.read():
+            session.error("%s is not built with -fsanitize=thread" % built[0])
+    shutil.copyfile(built[0], installed[0])
+
+    logs = os.path.join(venv, "tsan-logs")
+    shutil.rmtree(logs, ignore_errors=True)
+    os.makedirs(logs)
+    env = {
+        "PYTHON_GIL": "0",
+        "TSAN_OPTIONS": "halt_on_error=1:suppressions=%s:log_path=%s"
+                        % (suppressions, os.path.join(logs, "tsan")),
+    }
+    tests = ["tests/test_threads.py"] + glob.glob("tests/test_free_threading.py")
+    try:
+        session.run(ctest, "--test-dir", build, "--output-on-failure", env=env, external=True)
+        session.run("python", os.path.join(venv, "bin", "pytest"),
+                    *(session.posargs or tests + ["-v", "-p", "no:cacheprovider"]), env=env)
+    finally:
+        reports = sorted(glob.glob(os.path.join(logs, "*")))
+        for report in reports:
+            with open(report) as file:
+                session.log("%s:\n%s" % (report, file.read()))
+        if reports:
+            session.error("ThreadSanitizer reported %d error(s), above" % len(reports))
+
+
+nox.options.sessions += ["tests-3.13t", "tsan"]
