@@ -1,4 +1,5 @@
 """Times that make sense, checked as ratios within one run (never speed)."""
+import statistics
 import time
 
 from lineprof import LineProfiler
@@ -17,12 +18,16 @@ def three_times_the_work(n):
 
 
 def test_three_times_the_c_level_work_measures_two_to_four_times_the_time():
-    profiler = LineProfiler(three_times_the_work)
-    for _ in range(30):
-        profiler.runcall(three_times_the_work, 100000)
+    # The median over separate profiles: a busy machine preempting one call
+    # would skew a sum.
     first = three_times_the_work.__code__.co_firstlineno
-    times = times_by_line(profiler, three_times_the_work)
-    ratio = times[first + 2] / times[first + 1]
+    ratios = []
+    for _ in range(31):
+        profiler = LineProfiler(three_times_the_work)
+        profiler.runcall(three_times_the_work, 100000)
+        times = times_by_line(profiler, three_times_the_work)
+        ratios.append(times[first + 2] / times[first + 1])
+    ratio = statistics.median(ratios)
     assert 2.0 <= ratio <= 4.0, ratio
 
 
