@@ -326,6 +326,10 @@ def tsan(session):
     the session: they are written to files, which must not exist at the end.
     `-- ARGS` runs pytest with these arguments instead."""
     venv = session.virtualenv.location
+    plain = os.path.join(FT_CACHE, "bin", "python3.13t")
+    for python in (os.path.join(TSAN_PREFIX, "bin", "python3.13t"), plain):
+        if not os.path.exists(python):      # and the venv is an old one
+            session.skip("%s is missing" % python)
     suppressions = os.path.join(TSAN_PREFIX, "share", "tsan", "suppressions_free_threading.txt")
     # Whatever runs on this interpreter needs CPython's suppressions.
     session.env["TSAN_OPTIONS"] = "suppressions=" + suppressions
@@ -334,7 +338,6 @@ def tsan(session):
     # same CPython. Their scripts start that interpreter, which does not see
     # this venv: pytest is run as `python bin/pytest` (`python -m pytest`
     # would import lineprof from here), CMake's own programs are run.
-    plain = os.path.join(FT_CACHE, "bin", "python3.13t")
     session.run(plain, "-m", "pip", "install", "-q", "--prefix", venv, "--ignore-installed",
                 "--no-warn-script-location", "--prefer-binary", "pytest", "cmake", external=True)
     session.run(plain, "-m", "pip", "install", "-q", "--prefix", venv, "--no-deps",
