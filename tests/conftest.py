@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 
@@ -41,3 +42,16 @@ def without(tmp_path_factory):
                 "raise ImportError('%s is hidden by the test')\n" % name)
         return {"PYTHONPATH": str(folder)}
     return env
+
+
+GIL_WAS_OFF = bool(sysconfig.get_config_var("Py_GIL_DISABLED")) and not sys._is_gil_enabled()
+
+
+@pytest.fixture(autouse=True)
+def gil_stays_off():
+    """On a free-threaded build running without the GIL, no test may turn it
+    back on (importing an extension that needs it would, with a warning that
+    code catching exceptions broadly could hide)."""
+    yield
+    if GIL_WAS_OFF:
+        assert not sys._is_gil_enabled(), "the GIL was enabled during this test"
