@@ -65,6 +65,9 @@ def measure(counts, runs, n):
             expected = count * (3 * n + 3)
             if hits != expected:
                 sys.exit("lost hits: %d of %d with %d threads" % (hits, expected, count))
+            # A live profiler keeps work's code instrumented: the next plain
+            # run would pay for the events.
+            del profiler
             results.setdefault(("plain", count), []).append(statistics.median(plain))
             results.setdefault(("lineprof", count), []).append(statistics.median(profiled))
     return {key: values[1:] for key, values in results.items()}
