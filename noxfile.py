@@ -100,6 +100,16 @@ def _asan_runtime():
                           text=True, check=True).stdout.strip()
 
 
+def _fail_on_reports(session, logs, sanitizer):
+    """Shows the sanitizer reports written into logs, and fails if there are any."""
+    reports = sorted(glob.glob(os.path.join(logs, "*")))
+    for report in reports:
+        with open(report) as file:
+            session.log("%s:\n%s" % (report, file.read()))
+    if reports:
+        session.error("%s reported %d error(s), above" % (sanitizer, len(reports)))
+
+
 # 3.12+ has the sys.monitoring backend, 3.8-3.11 the settrace one.
 # One Python per backend: settrace (3.8-3.11) and sys.monitoring (3.12+).
 @nox.session(python=[_newest_found(["3.8", "3.9", "3.10", "3.11"]), _newest_found(["3.12", "3.13"])])
@@ -143,12 +153,7 @@ def sanitize(session):
             session.run("pytest", "tests", "-q", "-p", "no:cacheprovider", *pytest_options,
                         env=sanitizer_env)
     finally:
-        reports = sorted(glob.glob(os.path.join(logs, "*")))
-        for report in reports:
-            with open(report) as file:
-                session.log("%s:\n%s" % (report, file.read()))
-        if reports:
-            session.error("the sanitizers reported %d error(s), above" % len(reports))
+        _fail_on_reports(session, logs, "the sanitizers")
 
 
 # One Python per backend: settrace (3.8-3.11) and sys.monitoring (3.12+).
@@ -382,12 +387,7 @@ def tsan(session):
         session.run("python", os.path.join(venv, "bin", "pytest"),
                     *(session.posargs or tests + ["-v", "-p", "no:cacheprovider"]), env=env)
     finally:
-        reports = sorted(glob.glob(os.path.join(logs, "*")))
-        for report in reports:
-            with open(report) as file:
-                session.log("%s:\n%s" % (report, file.read()))
-        if reports:
-            session.error("ThreadSanitizer reported %d error(s), above" % len(reports))
+        _fail_on_reports(session, logs, "ThreadSanitizer")
 
 
 nox.options.sessions += ["tests-3.13t", "tsan"]
