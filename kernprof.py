@@ -34,6 +34,7 @@ from lineprof.autoprofile import AutoProfiler, Target, TargetError
 from lineprof.cmdline import (OneLineErrorParser, add_report_options, positive_float,
                               read_config, show_report, silence_stdout)
 from lineprof.datafile import LprofFormatError, write_atomically
+from lineprof.job import Job
 from lineprof.periodic import PeriodicWriter
 
 EXIT_INTERRUPTED = 130
@@ -85,6 +86,13 @@ def build_parser():
                         metavar="SECONDS",
                         help="with -l, also write the profile every SECONDS seconds while "
                              "the program runs (default 1 when given without a number)")
+    parser.add_argument("--no-subprocesses", action="store_true",
+                        help="with -l, profile this process only, not the Python processes "
+                             "that the program starts (multiprocessing, concurrent.futures, "
+                             "subprocess, os.fork...)")
+    parser.add_argument("--keep-parts", action="store_true",
+                        help="also keep each process's own profile, in the folder "
+                             "'<outfile without .lprof>.parts'")
     parser.add_argument("-m", dest="module", action="store_true",
                         help="the program is a module, run as 'python -m' runs it")
     parser.add_argument("-c", dest="command", action="store_true",
@@ -362,11 +370,11 @@ def _check_writable(outfile):
         raise KernprofError("cannot write the profile to %r: permission denied" % outfile)
 
 
-def _save(profiler, options, line_by_line):
-    """Writes the profile; returns whether it was written."""
+def _save(profiler, stats, options, line_by_line):
+    """Writes the profile (stats, with -l); returns whether it was written."""
     try:
         if line_by_line:
-            profiler.dump_stats(options.outfile)
+            stats.to_file(options.outfile)
         else:
             profiler.create_stats()
             write_atomically(options.outfile, marshal.dumps(profiler.stats))
@@ -379,10 +387,10 @@ def _save(profiler, options, line_by_line):
     return True
 
 
-def _show(profiler, options, line_by_line, saved):
+def _show(profiler, stats, options, line_by_line, saved):
     if line_by_line:
         if options.view:
-            show_report(profiler.get_stats(), options)
+            show_report(stats, options)
         elif saved and not options.quiet:
             print("Inspect results with:\n%s -m lineprof %s" % (_python_command(), options.outfile))
     else:
@@ -426,6 +434,8 @@ def _main(argv):
         options.outfile = program.default_outfile(line_by_line)
 
     saved_argv, saved_path, saved_meta_path = sys.argv[:], sys.path[:], sys.meta_path[:]
+    kernprof_pid = os.getpid()
+    job = None
     try:
         try:
             _check_writable(options.outfile)
@@ -443,6 +453,10 @@ def _main(argv):
             profiler = lineprof.LineProfiler(compensation=not options.no_compensation)
         else:
             profiler = ContextualProfile()
+        if line_by_line and not options.no_subprocesses:
+            job = Job(profiler, _job_name(program), _target_texts(options.prof_mod),
+                      options.prof_imports, builtin=builtin)
+            job.start()
         if targets:
             program.autoprofiler = AutoProfiler(profiler, targets, options.prof_imports)
             program.autoprofiler.start()
@@ -470,14 +484,54 @@ def _main(argv):
                 writer.stop()
             if program.autoprofiler is not None:
                 program.autoprofiler.stop()
-        saved = _save(profiler, options, line_by_line)
-        _show(profiler, options, line_by_line, saved)
+        if os.getpid() != kernprof_pid:
+            # A child forked by the program came back here: it writes its own
+            # part (at exit, through the job's hooks), never the profile.
+            return status
+        stats = profiler.get_stats() if line_by_line else None
+        if job is not None:
+            stats = _merge_job(job, stats, options)
+            job = None
+        saved = _save(profiler, stats, options, line_by_line)
+        _show(profiler, stats, options, line_by_line, saved)
         return status if saved else (status or 1)
     except LprofFormatError as error:
         sys.stderr.write("kernprof: %s\n" % error)
         return 1
     finally:
+        if job is not None and os.getpid() == kernprof_pid:
+            job.discard()
         sys.argv[:], sys.path[:], sys.meta_path[:] = saved_argv, saved_path, saved_meta_path
+
+
+def _job_name(program):
+    """What the profiles of the job's processes are named after."""
+    stem = program.default_outfile(True)[:-len(".lprof")]
+    return stem[:-3] if stem.endswith(".py") else stem
+
+
+def _merge_job(job, stats, options):
+    """Adds the profiles of the program's child processes to stats; says how
+    many processes there were and which wrote nothing."""
+    keep = None
+    if options.keep_parts:
+        stem = options.outfile[:-len(".lprof")] if options.outfile.endswith(".lprof") \
+            else options.outfile
+        keep = stem + ".parts"
+    stats, processes, warnings = job.finish(stats, keep)
+    for warning in warnings:
+        sys.stderr.write("kernprof: %s\n" % warning)
+    if not options.quiet and processes > 1:
+        print("Merged the profiles of %d processes (this one and %d child%s)" % (
+            processes, processes - 1, "" if processes == 2 else "ren"))
+    if not options.quiet and keep is not None:
+        print("Kept each process's profile in %s" % keep)
+    return stats
+
+
+def _target_texts(prof_mod):
+    return [text.strip() for entry in prof_mod or () for text in entry.split(",")
+            if text.strip()]
 
 
 def _targets(prof_mod):

@@ -102,7 +102,8 @@ def _parser(command, description, what, outfile_help=None, outfile_required=Fals
     -o/--outfile."""
     parser = OneLineErrorParser(prog="python -m lineprof " + command, description=description)
     parser.add_argument("files", nargs="+", metavar="FILE.lprof",
-                        help="profile(s) to %s; several are summed (see 'merge')" % what)
+                        help="profile(s) to %s; several are summed (see 'merge'); a folder "
+                             "stands for the .lprof files in it" % what)
     if outfile_help:
         parser.add_argument("-o", "--outfile", required=outfile_required, metavar="PATH",
                             help=outfile_help)
@@ -153,6 +154,22 @@ def _merge_parser():
                             "of the same function add up, units are converted, and a function "
                             "whose source changed between runs is kept apart.", "merge",
                    "the merged .lprof to write", outfile_required=True)
+
+
+def expand_folders(paths):
+    """Each folder among paths stands for the .lprof files in it (the parts
+    that the processes of a job wrote into LINEPROF_DIR), in name order."""
+    files = []
+    for path in paths:
+        if not os.path.isdir(path):
+            files.append(path)
+            continue
+        found = sorted(os.path.join(path, name) for name in os.listdir(path)
+                       if name.endswith(".lprof") and not name.startswith("."))
+        if not found:
+            raise LprofFormatError("%s: a folder without .lprof files" % path)
+        files.extend(found)
+    return files
 
 
 def _stem(path):
@@ -257,6 +274,7 @@ def _main(argv):
         return 2
     options = parser.parse_args(argv)
     try:
+        options.files = expand_folders(options.files)
         stats = LineStats.from_files(*options.files)
     except LprofFormatError as error:
         sys.stderr.write("lineprof: %s\n" % error)

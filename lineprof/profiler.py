@@ -5,6 +5,7 @@ import functools
 import hashlib
 import inspect
 import linecache
+import os
 import sys
 import time
 import types
@@ -33,6 +34,14 @@ def _code_of(func):
 
 def _function_name(code):
     return getattr(code, "co_qualname", code.co_name)
+
+
+def _filename(code):
+    """The code's file as reports and merges know it: an absolute path
+    without '..' ('python ../x.py' names its script '/here/../x.py', its
+    multiprocessing children '/x.py'), or the name as it is."""
+    filename = code.co_filename
+    return os.path.normpath(filename) if os.path.isabs(filename) else filename
 
 
 def _line_range(code):
@@ -285,7 +294,7 @@ class LineProfiler:
         calls_by_code = {id(code): calls for code, calls in self._tracer.get_calls()}
         timings, code_hashes, calls = {}, {}, {}
         for code in self._codes:
-            key = (code.co_filename, code.co_firstlineno, _function_name(code))
+            key = (_filename(code), code.co_firstlineno, _function_name(code))
             merged = {lineno: [hits, time] for lineno, hits, time in timings.get(key, ())}
             for lineno, hits, ticks in by_code.get(id(code), ()):
                 counts = merged.setdefault(lineno, [0, 0])
@@ -303,6 +312,12 @@ class LineProfiler:
             "compensation_ns_per_event": event_cost * _tracer.timer_unit() * 1e9,
         }
         return LineStats(timings, STATS_UNIT, code_hashes, metadata, calls)
+
+    def clear(self):
+        """Forgets every hit and time measured so far; the functions stay
+        registered (a forked child starts from here)."""
+        self._tracer.clear()
+        self.start_time = time.time()
 
     def print_stats(self, stream=None, output_unit=None, stripzeros=False, details=True,
                     summarize=False, sort=False):
