@@ -23,8 +23,6 @@ specialising it), more for some instructions than for others, and that part
 is no per-event cost. Calibrating on the cheapest lines errs on the side of
 subtracting too little, never too much.
 """
-import dis
-
 from lineprof import _tracer
 
 _PAIRS_PER_BATCH = 8
@@ -33,6 +31,7 @@ _AGREEMENT = 0.15
 _ITERATIONS = 4000
 
 _cost = None
+_timer_unit = None
 
 
 def _calibration_loop(n):
@@ -71,6 +70,7 @@ def _batch_estimate(tracer, code):
 
 def measure_event_cost():
     """Ticks of interpreter overhead per event dispatch, measured now."""
+    import dis
     code = _calibration_loop.__code__
     lines = [line for _, line in dis.findlinestarts(code) if line is not None]
     tracer = _tracer.Tracer()
@@ -92,8 +92,20 @@ def event_cost():
     return _cost
 
 
-def use_event_cost(ticks):
-    """Takes a cost measured by another process of the same Python (a job's
-    children reuse their parent's, rather than spend time measuring it)."""
-    global _cost
-    _cost = float(ticks)
+def timer_unit():
+    """Seconds per tick of the tracer's clock. With the TSC, the first
+    reading waits until 20 ms have passed since the extension was loaded,
+    to measure the TSC's rate against the system clock; it is then kept."""
+    global _timer_unit
+    if _timer_unit is None:
+        _timer_unit = _tracer.timer_unit()
+    return _timer_unit
+
+
+def use_measured(event_cost, unit):
+    """Takes the event cost and timer unit measured by another process of the
+    same Python on the same machine: a job's children reuse their parent's
+    rather than spend up to 20 ms of their own measuring them."""
+    global _cost, _timer_unit
+    _cost = float(event_cost)
+    _timer_unit = float(unit)

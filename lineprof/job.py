@@ -11,12 +11,18 @@ that holds:
   it at start-up. It takes itself off sys.path, imports the sitecustomize it
   hides (the user's or the distribution's), then starts profiling with the
   job's settings (start_child).
-- ``job.json``: the settings: the -p targets, whether ``profile`` goes in the
-  builtins, compensation and the measured event cost.
-- ``parts/``: each process's profile, ``<name>.<host>.<pid>.<start>.lprof``,
+- ``job.marshal``: the settings: the -p targets, whether ``profile`` goes in
+  the builtins, compensation, and the event cost and timer unit measured
+  here (a child of the same Python reuses them).
+- ``parts/``: each process's profile, ``<name>.<host>.<pid>.<start>.part``,
   beside a start mark ``<same>.start`` (its command line) written when it
   starts. A mark without its part names a process that wrote nothing
   (killed with SIGKILL, or still running when the job ended).
+
+What a child pays is kept small (benchmarks/child_startup.py): the settings
+and the parts are marshal data, which needs no import (json and tempfile
+would cost a child more than lineprof itself); the parts are turned into
+.lprof files only by the merge, or by --keep-parts.
 
 Forked children (os.fork, multiprocessing's fork and forkserver) are caught
 by lineprof.process_exit's fork hook instead; they leave a start mark too.
@@ -34,19 +40,17 @@ release, and it needs no file outside the job's folder. Processes started
 with -S, -I or -E (no site, or no PYTHONPATH) are not followed.
 """
 import builtins
-import json
+import marshal
 import os
-import shutil
-import socket
 import sys
-import tempfile
 
 from lineprof import calibration
 from lineprof.process_exit import ProcessWriter
 
 JOB_VARIABLE = "LINEPROF_JOB"
-CONFIG_NAME = "job.json"
+CONFIG_NAME = "job.marshal"
 PARTS_NAME = "parts"
+PART_SUFFIX = ".part"
 
 # Imported by every Python started from the job. It must run on every
 # Python 3 that might be started, lineprof or not.
@@ -71,7 +75,7 @@ finally:
     except ImportError:         # another Python, without lineprof: not profiled
         pass
     else:
-        start_child(_os.path.join(_folder, "job.json"))
+        start_child(_os.path.join(_folder, "job.marshal"))
 '''
 
 _HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver",
@@ -81,7 +85,7 @@ _HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver",
 def part_stem(name, pid, start_time):
     """<name>.<host>.<pid>.<start>: the name of a process's profile, unique
     across the machines of a job."""
-    host = socket.gethostname().split(".")[0] or "host"
+    host = os.uname().nodename.split(".")[0] or "host"
     return "%s.%s.%d.%d" % (name, host, pid, int(start_time))
 
 
@@ -109,6 +113,7 @@ class Job:
     """The job's folder, seen from the process that started it."""
 
     def __init__(self, profiler, name, targets=(), prof_imports=False, builtin=True):
+        import tempfile
         self.profiler = profiler
         self.name = name
         self.folder = tempfile.mkdtemp(prefix="lineprof-job-")
@@ -129,25 +134,22 @@ class Job:
 
     def start(self):
         """Writes the folder's files and points this process's children at it."""
-        if self.profiler.compensation:
-            # Measured once here; children of this Python reuse it.
-            self._config["calibrated"] = {"executable": sys.executable,
-                                          "version": sys.version,
-                                          "ticks": calibration.event_cost()}
-        _write(os.path.join(self.folder, CONFIG_NAME), json.dumps(self._config))
+        # Measured once here; children of this Python reuse them.
+        self._config["calibrated"] = {
+            "executable": sys.executable, "version": sys.version,
+            "event_cost": calibration.event_cost() if self.profiler.compensation else 0.0,
+            "timer_unit": calibration.timer_unit()}
+        with open(os.path.join(self.folder, CONFIG_NAME), "wb") as stream:
+            marshal.dump(self._config, stream, 2)
         _write(os.path.join(self.folder, "sitecustomize.py"), SITECUSTOMIZE)
         for variable in ("PYTHONPATH", JOB_VARIABLE):
             self._saved_environment[variable] = os.environ.get(variable)
         path = os.environ.get("PYTHONPATH")
         os.environ["PYTHONPATH"] = self.folder + (os.pathsep + path if path else "")
         os.environ[JOB_VARIABLE] = self.folder
-        self.writer = ProcessWriter(self.profiler, self._part_path, writes_here=False,
-                                    on_fork=_mark_start)
+        self.writer = ProcessWriter(self.profiler, _part_path(self.parts, self.name),
+                                    writes_here=False, on_fork=_mark_start, save=save_part)
         self.writer.install()
-
-    def _part_path(self, writer):
-        return os.path.join(self.parts, part_stem(self.name, writer.pid, writer.start_time)
-                            + ".lprof")
 
     def in_forked_child(self):
         return os.getpid() != self.root_pid
@@ -161,24 +163,24 @@ class Job:
         could not be read. keep_parts: a folder to move the parts into."""
         _end_process_pools()
         self.close()
-        from lineprof.stats import LineStats
+        import shutil
         processes, warnings = 1, []
         names = sorted(os.listdir(self.parts))
         for entry in names:
             path = os.path.join(self.parts, entry)
-            if entry.endswith(".lprof"):
+            if entry.endswith(PART_SUFFIX):
                 try:
-                    stats += LineStats.from_files(path)
-                    processes += 1
+                    part = load_part(path)
                 except ValueError as error:
                     warnings.append("a process's profile is unreadable, left out: %s" % error)
-            elif entry.endswith(".start") and entry[:-6] + ".lprof" not in names:
+                    continue
+                stats += part
+                processes += 1
+                if keep_parts is not None:
+                    os.makedirs(keep_parts, exist_ok=True)
+                    part.to_file(os.path.join(keep_parts, entry[:-len(PART_SUFFIX)] + ".lprof"))
+            elif entry.endswith(".start") and entry[:-6] + PART_SUFFIX not in names:
                 warnings.append(_silent_process(path))
-        if keep_parts is not None:
-            os.makedirs(keep_parts, exist_ok=True)
-            for entry in names:
-                if entry.endswith(".lprof"):
-                    shutil.move(os.path.join(self.parts, entry), os.path.join(keep_parts, entry))
         stats.metadata = dict(stats.metadata, processes=processes)
         shutil.rmtree(self.folder, ignore_errors=True)
         return stats, processes, warnings
@@ -196,6 +198,7 @@ class Job:
 
     def discard(self):
         """Ends the job without merging (kernprof could not run the program)."""
+        import shutil
         self.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -210,28 +213,61 @@ def _write(path, text):
         stream.write(text)
 
 
-def _mark_start(writer):
-    """Leaves the start mark of a process of the job."""
-    folder = os.path.dirname(writer.path_for(writer))
-    stem = os.path.basename(writer.path_for(writer))[:-len(".lprof")]
+def _part_path(folder, name):
+    def part_path(writer):
+        return os.path.join(folder, part_stem(name, writer.pid, writer.start_time) + PART_SUFFIX)
+    return part_path
+
+
+def save_part(stats, path):
+    """Writes a process's profile as a part of the job: marshal data, through
+    a temporary file and a rename, as every profile is written."""
+    data = marshal.dumps((PART_FORMAT, stats.unit, stats.timings, stats.code_hashes,
+                          stats.calls, stats.metadata), 2)
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    with open(temporary, "wb") as stream:
+        stream.write(data)
+    os.replace(temporary, path)
+
+
+PART_FORMAT = "lineprof-part-1"
+
+
+def load_part(path):
+    """The LineStats of a part; ValueError if it is not one."""
+    from lineprof.stats import LineStats
     try:
-        _write(os.path.join(folder, stem + ".start"),
-               json.dumps({"pid": writer.pid, "argv": command_line()}))
+        with open(path, "rb") as stream:
+            fields = marshal.load(stream)
+        form, unit, timings, code_hashes, calls, metadata = fields
+        if form != PART_FORMAT:
+            raise ValueError("not a part of this lineprof")
+        return LineStats(timings, unit, code_hashes, metadata, calls)
+    except (OSError, EOFError, TypeError, ValueError) as error:
+        raise ValueError("%s: %s" % (path, error))
+
+
+def _mark_start(writer):
+    """Leaves the start mark of a process of the job: its pid and command
+    line, one per line."""
+    path = writer.path_for(writer)
+    try:
+        _write(path[:-len(PART_SUFFIX)] + ".start",
+               "\n".join([str(writer.pid)] + command_line()))
     except OSError:
-        pass        # the job has ended: the part will not be read either
+        pass        # the job has ended: the part would not be read either
 
 
 def _silent_process(mark_path):
     """The warning for a process that left its start mark and no profile."""
     try:
-        with open(mark_path, encoding="utf-8") as stream:
-            mark = json.load(stream)
-        pid = int(mark["pid"])
-        command = " ".join(str(arg) for arg in mark["argv"])
-    except (OSError, ValueError, KeyError, TypeError):
+        with open(mark_path, encoding="utf-8", errors="replace") as stream:
+            lines = stream.read().split("\n")
+        pid = int(lines[0])
+    except (OSError, ValueError):
         return "a process wrote no profile (%s)" % os.path.basename(mark_path)
     return "process %d (%s) wrote no profile: %s" % (
-        pid, command, "it was still running" if _alive(pid)
+        pid, " ".join(lines[1:]), "it was still running" if _alive(pid)
         else "it was killed before it could (SIGKILL?)")
 
 
@@ -263,9 +299,9 @@ def _end_process_pools():
 def start_child(config_path):
     """Called by the job's sitecustomize in every Python started from it."""
     try:
-        with open(config_path, encoding="utf-8") as stream:
-            config = json.load(stream)
-    except (OSError, ValueError):
+        with open(config_path, "rb") as stream:
+            config = marshal.load(stream)
+    except (OSError, EOFError, ValueError, TypeError):
         return          # the job is over (or not ours): run unprofiled
     import lineprof
     from lineprof.profiler import LineProfiler
@@ -273,18 +309,15 @@ def start_child(config_path):
     calibrated = config.get("calibrated")
     if calibrated and calibrated["executable"] == sys.executable and \
             calibrated["version"] == sys.version:
-        calibration.use_event_cost(calibrated["ticks"])
+        calibration.use_measured(calibrated["event_cost"], calibrated["timer_unit"])
     lineprof.profile.attach(profiler)
     if config["builtin"]:
         builtins.__dict__["profile"] = profiler
     if config["targets"]:
         _profile_targets(profiler, config["targets"], config["prof_imports"])
     helper = _is_multiprocessing_helper()
-    parts, name = config["parts"], config["name"]
-
-    def part_path(writer):
-        return os.path.join(parts, part_stem(name, writer.pid, writer.start_time) + ".lprof")
-    writer = ProcessWriter(profiler, part_path, writes_here=not helper, on_fork=_mark_start)
+    writer = ProcessWriter(profiler, _part_path(config["parts"], config["name"]),
+                           writes_here=not helper, on_fork=_mark_start, save=save_part)
     writer.install()
     if not helper:
         _mark_start(writer)

@@ -22,9 +22,9 @@ The hooks are per process: ``ProcessWriter.install()`` sets them and
 callback, which cannot be unregistered: it stays, and does nothing once no
 writer is installed.
 """
+import _signal as signal     # not 'signal', whose enums cost a job's child 5 ms to import
 import atexit
 import os
-import signal
 import sys
 import time
 
@@ -35,12 +35,15 @@ _fork_hook_registered = False
 
 class ProcessWriter:
     """Writes ``profiler``'s profile to ``path_for(writer)`` at the end of
-    this process (not if it holds no hit, with ``skip_empty``). ``writes_here`` is False in the process that writes its
+    this process, with ``save(stats, path)`` (a .lprof file by default); not
+    if it holds no hit, with ``skip_empty``. ``writes_here`` is False in the process that writes its
     own profile in the foreground (kernprof); its forked children write.
     ``on_fork`` is called in a forked child after the counts are cleared."""
 
-    def __init__(self, profiler, path_for, writes_here=True, on_fork=None, skip_empty=False):
+    def __init__(self, profiler, path_for, writes_here=True, on_fork=None, skip_empty=False,
+                 save=None):
         self.profiler = profiler
+        self.save = save or (lambda stats, path: stats.to_file(path))
         self.skip_empty = skip_empty
         self.path_for = path_for
         self.writes_here = writes_here
@@ -94,7 +97,7 @@ class ProcessWriter:
             stats = self.profiler.get_stats()
             if not (self.skip_empty and not any(hits for lines in stats.timings.values()
                                                 for _, hits, _ in lines)):
-                stats.to_file(self.path_for(self))
+                self.save(stats, self.path_for(self))
         except Exception as error:          # never raise into the ending program
             sys.stderr.write("lineprof: process %d could not write its profile: %s\n"
                              % (os.getpid(), getattr(error, "strerror", None) or error))

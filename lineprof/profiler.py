@@ -1,18 +1,17 @@
 """LineProfiler: the Python API over the C tracer, compatible with
 line_profiler's where its users rely on it."""
-import dis
 import functools
-import hashlib
-import inspect
-import linecache
 import os
 import sys
 import time
 import types
 
 from lineprof import _tracer, calibration
-from lineprof.datafile import dump_stats
 from lineprof.stats import LineStats
+
+# Imported where they are used, not here: every child process of a job
+# imports this module at start-up, and inspect, dis, hashlib, linecache and
+# json cost a child tens of milliseconds (benchmarks/child_startup.py).
 
 # Times in LineStats are integer nanoseconds, as line_profiler 5 keeps them.
 STATS_UNIT = 1e-9
@@ -28,8 +27,45 @@ def _code_of(func):
         return _code_of(func.func)
     if isinstance(func, (staticmethod, classmethod, types.MethodType)):
         return _code_of(func.__func__)
-    func = inspect.unwrap(func) if callable(func) else func
+    func = _unwrap(func) if callable(func) else func
     return getattr(func, "__code__", None)
+
+
+def _unwrap(func):
+    """What functools.wraps-made wrappers wrap, all the way down (as
+    inspect.unwrap, which stops at a cycle)."""
+    seen = {id(func)}
+    while hasattr(func, "__wrapped__"):
+        func = func.__wrapped__
+        if id(func) in seen:
+            raise ValueError("wrapper loop when unwrapping %r" % (func,))
+        seen.add(id(func))
+    return func
+
+
+_CO_GENERATOR, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x20, 0x80, 0x200
+
+
+def _has_code_flag(func, flag):
+    """inspect's test of a function's kind (through methods and partials),
+    without importing inspect."""
+    while True:
+        if isinstance(func, types.MethodType):
+            func = func.__func__
+        elif isinstance(func, functools.partial):
+            func = func.func
+        else:
+            break
+    return isinstance(func, types.FunctionType) and bool(func.__code__.co_flags & flag)
+
+
+def _is_coroutine_function(func):
+    if _has_code_flag(func, _CO_COROUTINE):
+        return True
+    # inspect.markcoroutinefunction (3.12+) marks other callables; only a
+    # program that imported inspect can have used it.
+    inspect = sys.modules.get("inspect")
+    return inspect is not None and inspect.iscoroutinefunction(func)
 
 
 def _function_name(code):
@@ -45,7 +81,11 @@ def _filename(code):
 
 
 def _line_range(code):
-    lines = [line for _, line in dis.findlinestarts(code) if line is not None]
+    if hasattr(code, "co_lines"):       # 3.10+: no need for dis
+        lines = [line for _, _, line in code.co_lines() if line is not None]
+    else:
+        import dis
+        lines = [line for _, line in dis.findlinestarts(code) if line is not None]
     lines.append(code.co_firstlineno)
     return min(lines), max(lines)
 
@@ -54,10 +94,39 @@ def _source_hash(code, line_range):
     """A hash of the function's source lines, from its first line to its last
     line of code (of its bytecode if the source is gone), so that merging
     refuses to sum runs of code that changed."""
+    import hashlib
     first, last = line_range
-    text = "".join(linecache.getlines(code.co_filename)[first - 1:last])
+    text = "".join(_source_lines(code.co_filename)[first - 1:last])
     data = text.encode("utf-8") if text else code.co_code
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _source_lines(filename):
+    """The lines linecache.getlines(filename) gives. A plain UTF-8 file is
+    read here: linecache imports tokenize and re, which would be most of
+    what a job's child pays to decorate its first function."""
+    linecache = sys.modules.get("linecache")
+    if linecache is None or filename not in linecache.cache:
+        try:
+            with open(filename, "rb") as stream:
+                data = stream.read()
+        except (OSError, ValueError):
+            data = None
+        # A coding cookie or a BOM: decoding is tokenize's business.
+        if data is not None and not data.startswith(b"\xef\xbb\xbf") and \
+                b"coding" not in b"\n".join(data.split(b"\n", 2)[:2]):
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                import io
+                lines = io.StringIO(text, newline=None).readlines()
+                if lines and not lines[-1].endswith("\n"):
+                    lines[-1] += "\n"
+                return lines
+    import linecache
+    return linecache.getlines(filename)
 
 
 class LineProfiler:
@@ -148,11 +217,11 @@ class LineProfiler:
 
     def wrap_callable(self, func):
         """A wrapper that profiles func's calls; the same kind of callable as func."""
-        if inspect.isasyncgenfunction(func):
+        if _has_code_flag(func, _CO_ASYNC_GENERATOR):
             return self._wrap_async_generator(func)
-        if inspect.iscoroutinefunction(func):
+        if _is_coroutine_function(func):
             return self._wrap_coroutine(func)
-        if inspect.isgeneratorfunction(func):
+        if _has_code_flag(func, _CO_GENERATOR):
             return self._wrap_generator(func)
         return self._wrap_function(func)
 
@@ -288,7 +357,8 @@ class LineProfiler:
         times in integer nanoseconds (unit 1e-9)."""
         event_cost = calibration.event_cost() if self.compensation else 0.0
         self._tracer.event_cost = event_cost
-        ticks_to_units = _tracer.timer_unit() / STATS_UNIT
+        timer_unit = calibration.timer_unit()
+        ticks_to_units = timer_unit / STATS_UNIT
         # By identity: distinct code objects may compare equal.
         by_code = {id(code): rows for code, rows in self._tracer.get_timings()}
         calls_by_code = {id(code): calls for code, calls in self._tracer.get_calls()}
@@ -305,11 +375,11 @@ class LineProfiler:
             calls[key] = calls.get(key, 0) + calls_by_code.get(id(code), 0)
         metadata = {
             "python": sys.version.split()[0],
-            "argv": list(sys.argv),
+            "argv": [str(arg) for arg in sys.argv],
             "start_time": self.start_time,
             "timer": _tracer.TIMER,
             "backend": _tracer.BACKEND,
-            "compensation_ns_per_event": event_cost * _tracer.timer_unit() * 1e9,
+            "compensation_ns_per_event": event_cost * timer_unit * 1e9,
         }
         return LineStats(timings, STATS_UNIT, code_hashes, metadata, calls)
 
@@ -326,4 +396,4 @@ class LineProfiler:
 
     def dump_stats(self, filename):
         """Writes the profile to filename (.lprof), atomically."""
-        dump_stats(self.get_stats(), filename)
+        self.get_stats().to_file(filename)
