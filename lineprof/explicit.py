@@ -93,6 +93,14 @@ class GlobalProfiler:
             return
         self._autoprofiler = AutoProfiler(self._profiler, targets)
         self._autoprofiler.start()
+        # Modules still running their body (the script that imported
+        # lineprof, say): the functions they have yet to define are found in
+        # their code.
+        frame = sys._getframe()
+        while frame is not None:
+            if frame.f_code.co_name == "<module>":
+                self._autoprofiler.add_script(frame.f_code, frame.f_code.co_filename)
+            frame = frame.f_back
         self._profiler.enable()
 
     def attach(self, profiler):

@@ -160,11 +160,13 @@ class LineProfiler:
         if id(code) in self._code_ids:
             return 0
         line_range = _line_range(code)
-        self._tracer.add_code(code, *line_range)
-        self._codes.append(code)
         # Hashed now, while the source on disk is the one that runs.
         self._hashes[id(code)] = _source_hash(code, line_range)
+        self._tracer.add_code(code, *line_range)
         self._code_ids.add(id(code))
+        # Last: get_stats() may run at any moment (a job's child writes its
+        # profile from a SIGTERM handler) and reads what _codes lists.
+        self._codes.append(code)
         if not isinstance(func, types.CodeType):
             self.functions.append(func)
         return 1

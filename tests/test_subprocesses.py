@@ -1,0 +1,422 @@
+"""Every Python process of a job, profiled and merged: kernprof -l on programs
+that start processes by every means there is, end to end, in a subprocess,
+as a user runs them."""
+import glob
+import os
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+
+import pytest
+
+import lineprof
+from conftest import run_python
+from settrace_reference import SettraceCounter
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX processes")
+
+WORK = '''\
+@profile
+def work(n):
+    total = 0
+    for i in range(n):
+        if i % 3:
+            total += i
+    return total
+'''
+
+
+def write(folder, name, source):
+    path = folder / name
+    path.write_text(source)
+    return path
+
+
+def expected_hits(arguments, source=WORK):
+    """{line: hits} of work() called with each of arguments, counted by
+    sys.settrace in this process; lines counted from the function's first
+    (its decorator's, if it has one)."""
+    namespace = {"profile": lambda func: func}
+    exec(compile(source, "work.py", "exec"), namespace)
+    code = namespace["work"].__code__
+    with SettraceCounter([code]) as counter:
+        for n in arguments:
+            namespace["work"](n)
+    return {line - code.co_firstlineno: hits for line, hits in counter.hits_of(code).items()}
+
+
+def profile_of(path, function="work"):
+    """({line: hits}, calls, stats) of the function named so in the profile,
+    lines counted from the function's first."""
+    stats = lineprof.load_stats(str(path))
+    keys = [key for key in stats.timings if key[2] == function]
+    assert len(keys) == 1, (function, list(stats.timings))
+    first = keys[0][1]
+    lines = {line - first: hits for line, hits, _ in stats.timings[keys[0]] if hits}
+    return lines, stats.calls.get(keys[0]), stats
+
+
+def job_folders():
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "lineprof-job-*")))
+
+
+@pytest.fixture
+def run(tmp_path):
+    """Runs kernprof in tmp_path and checks that the job left nothing behind:
+    no job folder in the temporary folder, no file but the profile (and
+    what the test asks for) in the working folder."""
+    def run_kernprof(*args, env=None, timeout=180):
+        before = job_folders()
+        result = run_python(["-m", "kernprof"] + list(args), tmp_path, env=env, timeout=timeout)
+        assert job_folders() <= before, "a job folder was left behind"
+        return result
+    return run_kernprof
+
+
+POOLS = WORK + '''
+import multiprocessing
+import sys
+
+if __name__ == "__main__":
+    arguments = [int(a) for a in sys.argv[2:]]
+    for method in sys.argv[1].split(","):
+        with multiprocessing.get_context(method).Pool(3) as pool:
+            pool.map(work, arguments, chunksize=1)
+'''
+
+
+def test_spawn_forkserver_and_fork_pools_are_exact(run, tmp_path):
+    # 250 calls: 100 in a spawn pool, 100 in a forkserver pool, 50 in a fork
+    # pool; every call and every line hit counted once.
+    write(tmp_path, "pools.py", POOLS)
+    arguments = [7, 12, 30, 1, 0]
+    for methods, rounds in (("spawn,forkserver", 20), ("fork", 10)):
+        result = run("-l", "-o", "%s.lprof" % methods[:4], "pools.py", methods,
+                     *[str(n) for n in arguments * rounds])
+        assert result.returncode == 0, result.stderr
+        assert "wrote no profile" not in result.stderr
+    lines, calls, _ = profile_of(tmp_path / "spaw.lprof")
+    lines_fork, calls_fork, _ = profile_of(tmp_path / "fork.lprof")
+    assert calls + calls_fork == 250
+    total = {line: lines.get(line, 0) + lines_fork.get(line, 0)
+             for line in set(lines) | set(lines_fork)}
+    reference = expected_hits(arguments * 50)
+    assert total == reference
+    assert "Merged the profiles of" in result.stdout
+    assert sorted(os.listdir(tmp_path)) == ["fork.lprof", "pools.py", "spaw.lprof"]
+
+
+def test_pool_with_maxtasksperchild_and_process_pool_executor(run, tmp_path):
+    write(tmp_path, "executors.py", WORK + '''
+import concurrent.futures
+import multiprocessing
+
+if __name__ == "__main__":
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Pool(2, maxtasksperchild=1) as pool:
+        pool.map(work, [10] * 6, chunksize=1)
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=spawn) as executor:
+        list(executor.map(work, [10] * 5))
+''')
+    result = run("-l", "executors.py")
+    assert result.returncode == 0, result.stderr
+    lines, calls, stats = profile_of(tmp_path / "executors.py.lprof")
+    assert calls == 11
+    assert lines == expected_hits([10] * 11)
+    # maxtasksperchild=1: at least one process per task, each merged.
+    assert stats.metadata["processes"] >= 1 + 6 + 1
+
+
+def test_process_subclass_and_os_fork(run, tmp_path):
+    write(tmp_path, "forks.py", WORK + '''
+import multiprocessing
+import os
+
+class SpawnWorker(multiprocessing.get_context("spawn").Process):
+    def run(self):
+        work(5)
+
+class ForkWorker(multiprocessing.get_context("fork").Process):
+    def run(self):
+        work(5)
+
+if __name__ == "__main__":
+    work(4)                         # before the forks: counted once, here
+    for method, subclass in (("spawn", SpawnWorker), ("fork", ForkWorker)):
+        for process in (multiprocessing.get_context(method).Process(target=work, args=(6,)),
+                        subclass()):
+            process.start()
+            process.join()
+            assert process.exitcode == 0
+    pid = os.fork()
+    if pid == 0:
+        work(3)
+        os._exit(0)                 # no atexit: the profile is written all the same
+    os.waitpid(pid, 0)
+    pid = os.fork()
+    if pid == 0:
+        work(2)                     # this child ends through the program's end
+    else:
+        os.waitpid(pid, 0)
+''')
+    result = run("-l", "forks.py")
+    assert result.returncode == 0, result.stderr
+    lines, calls, stats = profile_of(tmp_path / "forks.py.lprof")
+    assert calls == 7
+    assert lines == expected_hits([4, 6, 5, 6, 5, 3, 2])
+    # Only the parent wrote the profile: the child that came back through
+    # kernprof wrote its part and nothing else.
+    assert result.stdout.count("Wrote profile results") == 1
+
+
+def test_subprocess_children_and_grandchildren(run, tmp_path):
+    # -p: a module the children import is profiled there too, with no
+    # decorator; python started by subprocess, os.posix_spawn and os.exec*.
+    package = tmp_path / "pkg"
+    package.mkdir()
+    write(package, "__init__.py", "")
+    write(package, "lib.py", WORK.replace("@profile\n", ""))
+    write(tmp_path, "tree.py", '''
+import os
+import subprocess
+import sys
+
+from pkg.lib import work
+
+if __name__ == "__main__":
+    depth = int(sys.argv[1])
+    work(depth)
+    if depth == 3:
+        subprocess.run([sys.executable, __file__, "2"], check=True)
+        pid = os.posix_spawn(sys.executable, [sys.executable, __file__, "1"], os.environ)
+        os.waitpid(pid, 0)
+        pid = os.fork()
+        if pid == 0:
+            os.execv(sys.executable, [sys.executable, __file__, "1"])
+        os.waitpid(pid, 0)
+    elif depth == 2:
+        subprocess.run([sys.executable, "-c", "from pkg.lib import work; work(5)"],
+                       check=True)
+''')
+    result = run("-l", "-p", "pkg.lib", "tree.py", "3")
+    assert result.returncode == 0, result.stderr
+    lines, calls, stats = profile_of(tmp_path / "tree.py.lprof")
+    assert calls == 5
+    assert lines == expected_hits([3, 2, 5, 1, 1], WORK.replace("@profile\n", ""))
+    assert stats.metadata["processes"] == 5
+    assert "Merged the profiles of 5 processes (this one and 4 children)" in result.stdout
+
+
+SIGNALLED = WORK + '''
+import multiprocessing
+import os
+import signal
+import sys
+import time
+
+def stay(queue, n):
+    work(n)
+    queue.put(n)
+    time.sleep(120)
+
+def leave(n):
+    work(n)
+    os._exit(3)
+
+if __name__ == "__main__":
+    spawn = multiprocessing.get_context("spawn")
+    queue = spawn.Queue()
+    ended = {}
+    for name, n in (("term", 4), ("kill", 100)):
+        process = spawn.Process(target=stay, args=(queue, n))
+        process.start()
+        queue.get()
+        os.kill(process.pid, signal.SIGTERM if name == "term" else signal.SIGKILL)
+        process.join()
+        ended[name] = process.exitcode
+    process = spawn.Process(target=leave, args=(6,))
+    process.start()
+    process.join()
+    ended["_exit"] = process.exitcode
+    with spawn.Pool(2) as pool:
+        pool.map(work, [2, 2])
+    # Pool.__exit__ terminates the workers with SIGTERM.
+    print(sorted(ended.items()), flush=True)
+'''
+
+
+def test_children_ended_by_sigterm_os_exit_and_sigkill(run, tmp_path):
+    write(tmp_path, "signalled.py", SIGNALLED)
+    result = run("-l", "signalled.py")
+    assert result.returncode == 0, result.stderr
+    # The children died as they would have without the profiler.
+    assert "[('_exit', 3), ('kill', -9), ('term', -15)]" in result.stdout
+    lines, calls, _ = profile_of(tmp_path / "signalled.py.lprof")
+    # All but the SIGKILLed child's work(100).
+    assert calls == 4
+    assert lines == expected_hits([4, 6, 2, 2])
+    # The killed one is named, once.
+    killed = [line for line in result.stderr.splitlines() if "wrote no profile" in line]
+    assert len(killed) == 1, result.stderr
+    assert "killed before it could" in killed[0] and "spawn_main" in killed[0]
+
+
+def test_no_subprocesses(run, tmp_path):
+    write(tmp_path, "alone.py", '''
+import multiprocessing
+from lineprof import profile
+''' + WORK + '''
+if __name__ == "__main__":
+    work(3)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(work, [10, 10])
+    process = multiprocessing.get_context("fork").Process(target=work, args=(10,))
+    process.start()
+    process.join()
+''')
+    result = run("-l", "--no-subprocesses", "alone.py")
+    assert result.returncode == 0, result.stderr
+    lines, calls, stats = profile_of(tmp_path / "alone.py.lprof")
+    assert calls == 1
+    assert lines == expected_hits([3])
+    assert "processes" not in stats.metadata
+    assert "Merged" not in result.stdout
+
+
+def test_keep_parts_and_the_users_sitecustomize(run, tmp_path):
+    # A user's sitecustomize still runs in the children: the job's one
+    # imports it.
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    write(custom, "sitecustomize.py", "import os\nos.environ['USER_SITECUSTOMIZE'] = 'ran'\n")
+    write(tmp_path, "parts.py", WORK + '''
+import multiprocessing
+import os
+
+def check(n):
+    assert os.environ.get("USER_SITECUSTOMIZE") == "ran"
+    return work(n)
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(check, [5, 5, 5, 5], chunksize=1)
+''')
+    result = run("-l", "--keep-parts", "parts.py", env={"PYTHONPATH": str(custom)})
+    assert result.returncode == 0, result.stderr
+    assert "Kept each process's profile in parts.py.parts" in result.stdout
+    parts = sorted(glob.glob(str(tmp_path / "parts.py.parts" / "parts.*.lprof")))
+    assert len(parts) >= 2
+    whole = lineprof.load_stats(str(tmp_path / "parts.py.lprof"))
+    assert lineprof.LineStats.from_files(*parts) == whole
+    assert profile_of(tmp_path / "parts.py.lprof")[1] == 4
+
+
+EXPLICIT = '''
+import concurrent.futures
+import multiprocessing
+import sys
+
+from lineprof import profile
+''' + WORK + '''
+if __name__ == "__main__":
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=spawn) as executor:
+        print(sum(executor.map(work, [10] * 8)))
+    work(10)
+'''
+
+
+def test_explicit_mode_merges_its_children(tmp_path):
+    write(tmp_path, "explicit.py", EXPLICIT)
+    before = job_folders()
+    result = run_python(["explicit.py"], tmp_path, env={"LINE_PROFILE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert job_folders() <= before
+    lines, calls, _ = profile_of(tmp_path / "profile_output.lprof")
+    assert calls == 9
+    assert lines == expected_hits([10] * 9)
+
+
+def test_lineprof_dir_and_the_folder_merge(tmp_path):
+    # As on a cluster: each process writes its own profile into a shared
+    # folder; `lineprof merge FOLDER` sums them.
+    write(tmp_path, "explicit.py", EXPLICIT)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    result = run_python(["explicit.py"], tmp_path,
+                        env={"LINEPROF": "1", "LINEPROF_DIR": str(shared)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "216"
+    names = sorted(os.listdir(shared))
+    host = os.uname().nodename.split(".")[0]
+    assert names and all(name.startswith("explicit.%s." % host) and name.endswith(".lprof")
+                         for name in names), names
+    assert not (tmp_path / "profile_output.lprof").exists()
+    merged = run_python(["-m", "lineprof", "merge", str(shared), "-o", "job.lprof"], tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    assert "Merged %d files into job.lprof" % len(names) in merged.stdout
+    lines, calls, _ = profile_of(tmp_path / "job.lprof")
+    assert calls == 9
+    assert lines == expected_hits([10] * 9)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = run_python(["-m", "lineprof", "merge", str(empty), "-o", "x.lprof"], tmp_path)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "lineprof: %s: a folder without .lprof files" % empty
+
+
+def test_lineprof_targets_profile_without_decorators(tmp_path):
+    write(tmp_path, "targets.py", '''
+import lineprof
+''' + WORK.replace("@profile\n", "") + '''
+work(5)
+work(6)
+''')
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    result = run_python(["targets.py"], tmp_path, env={
+        "LINEPROF": "1", "LINEPROF_DIR": str(shared),
+        "LINEPROF_TARGETS": str(tmp_path / "targets.py")})
+    assert result.returncode == 0, result.stderr
+    (part,) = os.listdir(shared)
+    lines, calls, _ = profile_of(shared / part)
+    assert calls == 2
+    assert lines == expected_hits([5, 6], WORK.replace("@profile\n", ""))
+
+
+def test_nothing_left_in_site_packages(run, tmp_path):
+    write(tmp_path, "pools.py", POOLS)
+    folders = {sysconfig.get_paths()[name] for name in ("purelib", "platlib")}
+    before = {folder: sorted(os.listdir(folder)) for folder in folders}
+    result = run("-l", "pools.py", "spawn", "3", "3")
+    assert result.returncode == 0, result.stderr
+    assert {folder: sorted(os.listdir(folder)) for folder in folders} == before
+    assert sorted(os.listdir(tmp_path)) == ["pools.py", "pools.py.lprof"]
+    # The program's children were told of the job through the environment;
+    # kernprof's own environment is as it was.
+    assert "LINEPROF_JOB" not in os.environ
+
+
+def test_killed_kernprof_leaves_only_its_temporary_folder(tmp_path):
+    # SIGKILL gives kernprof no chance to clean up: what is left is its job
+    # folder in the system's temporary folder, nothing in the user's.
+    write(tmp_path, "slow.py", WORK + '''
+import time
+work(3)
+print("started", flush=True)
+time.sleep(60)
+''')
+    environment = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "kernprof", "-l", "slow.py"],
+                               cwd=str(tmp_path), stdout=subprocess.PIPE, text=True,
+                               env=environment)
+    assert process.stdout.readline() == "started\n"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    process.stdout.close()
+    assert sorted(os.listdir(tmp_path)) == ["slow.py", "tmp"]
+    (job,) = os.listdir(tmp_path / "tmp")
+    assert job.startswith("lineprof-job-")
