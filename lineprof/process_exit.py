@@ -28,6 +28,8 @@ import os
 import sys
 import time
 
+from lineprof import _tracer
+
 _installed = None           # the ProcessWriter of this process, if any
 _real_exit = os._exit
 _fork_hook_registered = False
@@ -83,6 +85,9 @@ class ProcessWriter:
             if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
                 signal.signal(signal.SIGTERM, _on_sigterm)
                 self._sigterm_installed = True
+                # SIGTERM killed the process at once, whichever thread it
+                # landed on: the handler must not wait for the main thread.
+                _tracer.forward_signal(signal.SIGTERM)
         except (ValueError, OSError):       # not the main thread: no handler
             pass
 
@@ -119,6 +124,7 @@ class ProcessWriter:
         # was kernprof (no handler), this child gets one.
         if signal.getsignal(signal.SIGTERM) is _on_sigterm:
             self._sigterm_installed = True
+            _tracer.forward_signal(signal.SIGTERM)     # this thread is the main one now
         else:
             self._install_sigterm()
         if self.on_fork is not None:

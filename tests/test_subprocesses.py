@@ -420,3 +420,34 @@ time.sleep(60)
     assert sorted(os.listdir(tmp_path)) == ["slow.py", "tmp"]
     (job,) = os.listdir(tmp_path / "tmp")
     assert job.startswith("lineprof-job-")
+
+
+def test_sigterm_landing_on_another_thread_ends_the_child(run, tmp_path):
+    # The kernel gives a process's SIGTERM to any of its threads; CPython
+    # runs the handler in the main thread, which here waits forever. Without
+    # lineprof the child died at once; with it, it still must (and write its
+    # profile first), not wait for the main thread to wake.
+    write(tmp_path, "threaded.py", WORK + '''
+import multiprocessing
+import signal
+import threading
+
+def stuck():
+    work(3)
+    other = threading.Thread(
+        target=lambda: signal.pthread_kill(threading.get_ident(), signal.SIGTERM))
+    other.start()
+    threading.Event().wait()
+
+if __name__ == "__main__":
+    process = multiprocessing.get_context("spawn").Process(target=stuck)
+    process.start()
+    process.join(120)
+    print("exit code", process.exitcode)
+''')
+    result = run("-l", "threaded.py")
+    assert result.returncode == 0, result.stderr
+    assert "exit code -15" in result.stdout
+    lines, calls, _ = profile_of(tmp_path / "threaded.py.lprof")
+    assert calls == 1
+    assert lines == expected_hits([3])
