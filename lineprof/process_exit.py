@@ -10,7 +10,13 @@ when it ends:
 - SIGTERM, which Pool.terminate() and Process.terminate() send: a handler,
   installed only where SIGTERM had its default action, writes and then dies
   of the signal as the process would have (a handler the program sets later
-  replaces it; the program's own exit then goes through atexit);
+  replaces it; the program's own exit then goes through atexit). Like every
+  Python-level handler it runs in the main thread between bytecodes: a
+  SIGTERM that arrives in the instant between the main thread releasing the
+  GIL and entering a blocking call (sleep, a lock, a read) is handled when
+  that call returns, where the default action killed at once. CPython's own
+  race; a worker waiting already (Pool.terminate's usual case) is
+  interrupted at once;
 - os.fork(): the child starts with empty counts (what the parent measured
   is the parent's) and writes its own profile under its own pid.
 
@@ -27,8 +33,6 @@ import atexit
 import os
 import sys
 import time
-
-from lineprof import _tracer
 
 _installed = None           # the ProcessWriter of this process, if any
 _real_exit = os._exit
@@ -85,9 +89,6 @@ class ProcessWriter:
             if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
                 signal.signal(signal.SIGTERM, _on_sigterm)
                 self._sigterm_installed = True
-                # SIGTERM killed the process at once, whichever thread it
-                # landed on: the handler must not wait for the main thread.
-                _tracer.forward_signal(signal.SIGTERM)
         except (ValueError, OSError):       # not the main thread: no handler
             pass
 
@@ -124,7 +125,6 @@ class ProcessWriter:
         # was kernprof (no handler), this child gets one.
         if signal.getsignal(signal.SIGTERM) is _on_sigterm:
             self._sigterm_installed = True
-            _tracer.forward_signal(signal.SIGTERM)     # this thread is the main one now
         else:
             self._install_sigterm()
         if self.on_fork is not None:

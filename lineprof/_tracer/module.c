@@ -655,11 +655,6 @@ module_timer_unit(PyObject *module, PyObject *Py_UNUSED(ignored))
 static PyMethodDef module_methods[] = {
     {"timer", module_timer, METH_NOARGS, "The current time in ticks."},
     {"timer_unit", module_timer_unit, METH_NOARGS, "Seconds per tick."},
-#ifndef _WIN32
-    {"forward_signal", lp_forward_signal, METH_O,
-     "Makes the signal's Python handler run in the main thread at once, even when the "
-     "signal lands on another thread (see signals.c)."},
-#endif
     {NULL, NULL, 0, NULL},
 };
 

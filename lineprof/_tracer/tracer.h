@@ -622,8 +622,5 @@ void lp_registry_free(Dispatcher *dispatcher);
 
 /* wrapper.c: adds the ProfiledFunction (3.9+) and ProfiledGenerator types. */
 int lp_add_profiled_function_type(PyObject *module);
-#ifndef _WIN32
-PyObject *lp_forward_signal(PyObject *module, PyObject *signum);    /* signals.c */
-#endif
 
 #endif /* LINEPROF_TRACER_H */
