@@ -10,13 +10,10 @@ when it ends:
 - SIGTERM, which Pool.terminate() and Process.terminate() send: a handler,
   installed only where SIGTERM had its default action, writes and then dies
   of the signal as the process would have (a handler the program sets later
-  replaces it; the program's own exit then goes through atexit). Like every
-  Python-level handler it runs in the main thread between bytecodes: a
-  SIGTERM that arrives in the instant between the main thread releasing the
-  GIL and entering a blocking call (sleep, a lock, a read) is handled when
-  that call returns, where the default action killed at once. CPython's own
-  race; a worker waiting already (Pool.terminate's usual case) is
-  interrupted at once;
+  replaces it; the program's own exit then goes through atexit). CPython
+  runs it in the main thread; the extension makes sure it does even when
+  the main thread was just going into a blocking call (see
+  lineprof/_tracer/signals.c), as an idle Pool worker is when terminated;
 - os.fork(): the child starts with empty counts (what the parent measured
   is the parent's) and writes its own profile under its own pid.
 
@@ -33,6 +30,8 @@ import atexit
 import os
 import sys
 import time
+
+from lineprof import _tracer
 
 _installed = None           # the ProcessWriter of this process, if any
 _real_exit = os._exit
@@ -82,6 +81,7 @@ class ProcessWriter:
             os._exit = _real_exit
         if self._sigterm_installed and signal.getsignal(signal.SIGTERM) is _on_sigterm:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _tracer.signal_handled()
         self._sigterm_installed = False
 
     def _install_sigterm(self):
@@ -89,6 +89,7 @@ class ProcessWriter:
             if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
                 signal.signal(signal.SIGTERM, _on_sigterm)
                 self._sigterm_installed = True
+                _tracer.resend_until_handled(signal.SIGTERM)
         except (ValueError, OSError):       # not the main thread: no handler
             pass
 
@@ -125,6 +126,7 @@ class ProcessWriter:
         # was kernprof (no handler), this child gets one.
         if signal.getsignal(signal.SIGTERM) is _on_sigterm:
             self._sigterm_installed = True
+            _tracer.resend_until_handled(signal.SIGTERM)   # for this main thread
         else:
             self._install_sigterm()
         if self.on_fork is not None:
@@ -139,6 +141,7 @@ def _exit_after_writing(status):
 
 
 def _on_sigterm(signum, frame):
+    _tracer.signal_handled()
     writer = _installed
     if writer is not None and writer._writing:
         return      # the profile is being written at the process's end: let it finish

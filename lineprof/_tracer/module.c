@@ -655,6 +655,13 @@ module_timer_unit(PyObject *module, PyObject *Py_UNUSED(ignored))
 static PyMethodDef module_methods[] = {
     {"timer", module_timer, METH_NOARGS, "The current time in ticks."},
     {"timer_unit", module_timer_unit, METH_NOARGS, "Seconds per tick."},
+#ifndef _WIN32
+    {"resend_until_handled", lp_resend_until_handled, METH_O,
+     "After signal.signal(signum, handler), from the main thread: the handler runs "
+     "however the main thread waits (see signals.c)."},
+    {"signal_handled", lp_signal_handled, METH_NOARGS,
+     "Called by the handler: stop sending the signal again."},
+#endif
     {NULL, NULL, 0, NULL},
 };
 

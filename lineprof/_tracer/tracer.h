@@ -622,5 +622,10 @@ void lp_registry_free(Dispatcher *dispatcher);
 
 /* wrapper.c: adds the ProfiledFunction (3.9+) and ProfiledGenerator types. */
 int lp_add_profiled_function_type(PyObject *module);
+#ifndef _WIN32
+/* signals.c */
+PyObject *lp_resend_until_handled(PyObject *module, PyObject *signum);
+PyObject *lp_signal_handled(PyObject *module, PyObject *ignored);
+#endif
 
 #endif /* LINEPROF_TRACER_H */
