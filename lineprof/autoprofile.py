@@ -132,12 +132,21 @@ class AutoProfiler:
 
     def start(self):
         """Profiles targets that are imported already and hooks later imports."""
+        self._add_imported(self.targets)
+        sys.meta_path.insert(0, self._finder)
+
+    def add_targets(self, targets):
+        """More targets, once started (a job's child resolves its targets when
+        the program's folder is on sys.path)."""
+        self.targets.extend(targets)
+        self._add_imported(targets)
+
+    def _add_imported(self, targets):
         for name, module in list(sys.modules.items()):
             filename = getattr(module, "__file__", None)
-            for target in self.targets:
+            for target in targets:
                 if target.matches_module(name) or target.matches_file(filename):
                     self._add_live(module, target)
-        sys.meta_path.insert(0, self._finder)
 
     def stop(self):
         if self._finder in sys.meta_path:

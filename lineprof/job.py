@@ -324,40 +324,45 @@ def start_child(config_path):
 
 
 def _profile_targets(profiler, texts, prof_imports):
-    """-p in a child. The targets are resolved when the child's program is
-    about to run (the first "exec" audit event: its code, or runpy's), not
-    at start-up, when sys.path does not hold the script's folder yet. Then,
-    as in the parent, imported modules go through the import hook; the
-    scripts a child runs (python script.py, multiprocessing's re-run of the
-    main module) through the "exec" audit event, which gives the compiled
-    module before it runs. Profiling stays on for the life of the process,
-    as it does in kernprof -p."""
-    state = {"autoprofiler": None, "starting": False}
+    """-p in a child. As in the parent, imported modules go through the
+    import hook; the scripts a child runs (python script.py,
+    multiprocessing's re-run of the main module) through the "exec" audit
+    event, which gives the compiled module before it runs. A target is
+    resolved once sys.path can find it: a module target of the program's
+    folder cannot be found at start-up, before python puts that folder on
+    sys.path, so those that fail are tried again at each "exec" event after
+    sys.path changed. Profiling stays on for the life of the process, as it
+    does in kernprof -p."""
+    from lineprof.autoprofile import AutoProfiler
+    profiler.enable()       # first: it may import (threading, for settrace)
+    autoprofiler = AutoProfiler(profiler, [], prof_imports)
+    pending = list(texts)
+    searched = [None]       # the sys.path the pending targets were looked for in
+    autoprofiler.add_targets(_resolve(pending))
+    searched[0] = list(sys.path)
+    autoprofiler.start()
 
     def on_exec(event, args):
         if event != "exec" or not args or not hasattr(args[0], "co_filename"):
             return
-        if state["autoprofiler"] is None:
-            if state["starting"]:
-                return          # a package imported while the targets are resolved
-            state["starting"] = True
-            state["autoprofiler"] = _start_autoprofiler(profiler, texts, prof_imports)
-        state["autoprofiler"].add_script(args[0], args[0].co_filename)
+        if pending and sys.path != searched[0]:
+            searched[0] = list(sys.path)
+            autoprofiler.add_targets(_resolve(pending))
+        autoprofiler.add_script(args[0], args[0].co_filename)
     sys.addaudithook(on_exec)
-    profiler.enable()
 
 
-def _start_autoprofiler(profiler, texts, prof_imports):
-    from lineprof.autoprofile import AutoProfiler, Target, TargetError
-    targets = []
-    for text in texts:
+def _resolve(pending):
+    """The targets among pending that can be found now (taken out of it)."""
+    from lineprof.autoprofile import Target, TargetError
+    found = []
+    for text in list(pending):
         try:
-            targets.append(Target(text))
+            found.append(Target(text))
         except TargetError:
-            pass            # a module this child cannot import: nothing to profile
-    autoprofiler = AutoProfiler(profiler, targets, prof_imports)
-    autoprofiler.start()
-    return autoprofiler
+            continue        # not on this sys.path (yet, or in this child at all)
+        pending.remove(text)
+    return found
 
 
 def _is_multiprocessing_helper():

@@ -74,10 +74,17 @@ def _function_name(code):
 
 def _filename(code):
     """The code's file as reports and merges know it: an absolute path
-    without '..' ('python ../x.py' names its script '/here/../x.py', its
-    multiprocessing children '/x.py'), or the name as it is."""
+    without '..', so that every process of a job names a file alike
+    ('python ../x.py' names its script '/here/../x.py', and python 3.8
+    'x.py', where multiprocessing's children say '/x.py'). Called when the
+    code is registered, from the folder the program runs in. Names of no
+    file found from there, such as '<string>', stay as they are."""
     filename = code.co_filename
-    return os.path.normpath(filename) if os.path.isabs(filename) else filename
+    if os.path.isabs(filename):
+        return os.path.normpath(filename)
+    if filename.startswith("<") or not os.path.isfile(filename):
+        return filename         # not a file, or not one found from here
+    return os.path.normpath(os.path.abspath(filename))
 
 
 def _line_range(code):
@@ -143,6 +150,7 @@ class LineProfiler:
         # By identity: equal code objects of two files are two functions.
         self._code_ids = set()
         self._hashes = {}           # id(code) -> hash of its source
+        self._filenames = {}        # id(code) -> its file, as reports name it
         self.functions = []
         self.compensation = compensation
         self.start_time = time.time()
@@ -162,6 +170,7 @@ class LineProfiler:
         line_range = _line_range(code)
         # Hashed now, while the source on disk is the one that runs.
         self._hashes[id(code)] = _source_hash(code, line_range)
+        self._filenames[id(code)] = _filename(code)
         self._tracer.add_code(code, *line_range)
         self._code_ids.add(id(code))
         # Last: get_stats() may run at any moment (a job's child writes its
@@ -366,7 +375,7 @@ class LineProfiler:
         calls_by_code = {id(code): calls for code, calls in self._tracer.get_calls()}
         timings, code_hashes, calls = {}, {}, {}
         for code in self._codes:
-            key = (_filename(code), code.co_firstlineno, _function_name(code))
+            key = (self._filenames[id(code)], code.co_firstlineno, _function_name(code))
             merged = {lineno: [hits, time] for lineno, hits, time in timings.get(key, ())}
             for lineno, hits, ticks in by_code.get(id(code), ()):
                 counts = merged.setdefault(lineno, [0, 0])
