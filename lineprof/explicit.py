@@ -69,6 +69,7 @@ class GlobalProfiler:
             name = program_name()
 
             def part_path(writer):
+                os.makedirs(folder, exist_ok=True)
                 return os.path.join(folder, part_stem(name, writer.pid, writer.start_time)
                                     + ".lprof")
             from lineprof.process_exit import ProcessWriter

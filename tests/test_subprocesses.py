@@ -422,3 +422,24 @@ time.sleep(60)
     (job,) = os.listdir(tmp_path / "tmp")
     assert job.startswith("lineprof-job-")
 
+
+
+def test_the_many_processes_example(tmp_path):
+    # As its docstring says to run it: LINEPROF_DIR (made if missing), then
+    # merge the folder.
+    example = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "examples", "many_processes.py")
+    result = run_python([example], tmp_path, env={"LINEPROF": "1", "LINEPROF_DIR": "profiles"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "320000 words, 10 distinct\n"
+    assert len(os.listdir(tmp_path / "profiles")) >= 2     # the workers that got work
+    merged = run_python(["-m", "lineprof", "merge", "profiles", "-o", "job.lprof"], tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    stats = lineprof.load_stats(str(tmp_path / "job.lprof"))
+    (key,) = [key for key in stats.timings if key[2] == "count_words"]
+    assert stats.calls[key] == 16
+    hits = dict((line, hits) for line, hits, _ in stats.timings[key])
+    # The loop's body ran once per word of the 16 texts.
+    assert hits[key[1] + 3] == 16 * 20000 + 16
+    shown = run_python(["-m", "lineprof", "show", "job.lprof"], tmp_path)
+    assert "Function: count_words" in shown.stdout
