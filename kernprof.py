@@ -237,7 +237,9 @@ class Program:
         not only inside decorated calls."""
         main_module = types.ModuleType("__main__")
         main_module.__dict__["__builtins__"] = builtins
-        if self.kind in ("script", "notebook"):
+        # A notebook's __main__ has no file, as in Jupyter: multiprocessing's
+        # spawn and forkserver children would run the .ipynb as Python.
+        if self.kind == "script":
             main_module.__file__ = os.path.abspath(self.name)
         saved_main = sys.modules.get("__main__")
         sys.modules["__main__"] = main_module

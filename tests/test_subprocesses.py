@@ -443,3 +443,29 @@ def test_the_many_processes_example(tmp_path):
     assert hits[key[1] + 3] == 16 * 20000 + 16
     shown = run_python(["-m", "lineprof", "show", "job.lprof"], tmp_path)
     assert "Function: count_words" in shown.stdout
+
+
+def test_a_notebooks_pools(run, tmp_path):
+    # A cell's @profile function in a fork pool; a -p module's function in a
+    # spawn pool (a spawn child cannot run the notebook, as in Jupyter: its
+    # __main__ has no file).
+    from test_notebook import notebook_json
+    package = tmp_path / "pkg"
+    package.mkdir()
+    write(package, "__init__.py", "")
+    write(package, "lib.py", WORK.replace("@profile\n", ""))
+    write(tmp_path, "job.ipynb", notebook_json([
+        ("code", "import multiprocessing\nimport pkg.lib\n\n" + WORK.replace("def work", "def cell_work")),
+        ("code", "with multiprocessing.get_context('fork').Pool(2) as pool:\n"
+                 "    pool.map(cell_work, [5, 6, 7])\n"
+                 "with multiprocessing.get_context('spawn').Pool(2) as pool:\n"
+                 "    pool.map(pkg.lib.work, [8, 9])\n"),
+    ]))
+    result = run("-l", "-p", "pkg.lib", "job.ipynb")
+    assert result.returncode == 0, result.stderr
+    cell_lines, cell_calls, _ = profile_of(tmp_path / "job.ipynb.lprof", "cell_work")
+    assert cell_calls == 3
+    assert cell_lines == expected_hits([5, 6, 7])
+    lines, calls, _ = profile_of(tmp_path / "job.ipynb.lprof")
+    assert calls == 2
+    assert lines == expected_hits([8, 9], WORK.replace("@profile\n", ""))
