@@ -181,7 +181,8 @@ class Job:
                     part.to_file(os.path.join(keep_parts, entry[:-len(PART_SUFFIX)] + ".lprof"))
             elif entry.endswith(".start") and entry[:-6] + PART_SUFFIX not in names:
                 warnings.append(_silent_process(path))
-        stats.metadata = dict(stats.metadata, processes=processes)
+        if processes > 1:
+            stats.metadata = dict(stats.metadata, processes=processes)
         shutil.rmtree(self.folder, ignore_errors=True)
         return stats, processes, warnings
 

@@ -284,6 +284,8 @@ if __name__ == "__main__":
     assert lines == expected_hits([3])
     assert "processes" not in stats.metadata
     assert "Merged" not in result.stdout
+    # The children were not touched: nothing of lineprof ran in them.
+    assert "lineprof" not in result.stderr
 
 
 def test_keep_parts_and_the_users_sitecustomize(run, tmp_path):
