@@ -2,12 +2,12 @@
 that start processes by every means there is, end to end, in a subprocess,
 as a user runs them."""
 import glob
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import sysconfig
-import tempfile
 
 import pytest
 
@@ -58,20 +58,22 @@ def profile_of(path, function="work"):
     return lines, stats.calls.get(keys[0]), stats
 
 
-def job_folders():
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "lineprof-job-*")))
+@pytest.fixture
+def private_tmp(tmp_path_factory):
+    """A TMPDIR of the test's own, where the job's folder goes: checked to be
+    empty at the end, whatever else runs on the machine."""
+    folder = tmp_path_factory.mktemp("tmpdir")
+    yield {"TMPDIR": str(folder)}
+    assert os.listdir(str(folder)) == [], "the job's folder was left behind"
 
 
 @pytest.fixture
-def run(tmp_path):
-    """Runs kernprof in tmp_path and checks that the job left nothing behind:
-    no job folder in the temporary folder, no file but the profile (and
-    what the test asks for) in the working folder."""
+def run(tmp_path, private_tmp):
+    """Runs kernprof in tmp_path; the job must leave nothing in its
+    temporary folder (private_tmp)."""
     def run_kernprof(*args, env=None, timeout=180):
-        before = job_folders()
-        result = run_python(["-m", "kernprof"] + list(args), tmp_path, env=env, timeout=timeout)
-        assert job_folders() <= before, "a job folder was left behind"
-        return result
+        return run_python(["-m", "kernprof"] + list(args), tmp_path,
+                          env=dict(private_tmp, **(env or {})), timeout=timeout)
     return run_kernprof
 
 
@@ -106,6 +108,25 @@ def test_spawn_forkserver_and_fork_pools_are_exact(run, tmp_path):
     assert total == reference
     assert "Merged the profiles of" in result.stdout
     assert sorted(os.listdir(tmp_path)) == ["fork.lprof", "pools.py", "spaw.lprof"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11) and importlib.util.find_spec("tomli") is None,
+                    reason="reading pyproject.toml before 3.11 needs tomli")
+def test_no_subprocesses_in_the_configuration(run, tmp_path):
+    write(tmp_path, "pyproject.toml", "[tool.lineprof]\nno-subprocesses = true\n")
+    write(tmp_path, "forked.py", WORK + '''
+import os
+work(3)
+pid = os.fork()
+if pid == 0:
+    work(4)
+    os._exit(0)
+os.waitpid(pid, 0)
+''')
+    result = run("-l", "forked.py")
+    assert result.returncode == 0, result.stderr
+    lines, calls, _ = profile_of(tmp_path / "forked.py.lprof")
+    assert (lines, calls) == (expected_hits([3]), 1)
 
 
 def test_pool_with_maxtasksperchild_and_process_pool_executor(run, tmp_path):
@@ -331,12 +352,10 @@ if __name__ == "__main__":
 '''
 
 
-def test_explicit_mode_merges_its_children(tmp_path):
+def test_explicit_mode_merges_its_children(tmp_path, private_tmp):
     write(tmp_path, "explicit.py", EXPLICIT)
-    before = job_folders()
-    result = run_python(["explicit.py"], tmp_path, env={"LINE_PROFILE": "1"})
+    result = run_python(["explicit.py"], tmp_path, env=dict(private_tmp, LINE_PROFILE="1"))
     assert result.returncode == 0, result.stderr
-    assert job_folders() <= before
     lines, calls, _ = profile_of(tmp_path / "profile_output.lprof")
     assert calls == 9
     assert lines == expected_hits([10] * 9)
