@@ -166,6 +166,8 @@ class Job:
         import shutil
         processes, warnings = 1, []
         names = sorted(os.listdir(self.parts))
+        # A process that exec'd Python wrote under the new program's mark.
+        pids_written = {_pid_of(name) for name in names if name.endswith(PART_SUFFIX)}
         for entry in names:
             path = os.path.join(self.parts, entry)
             if entry.endswith(PART_SUFFIX):
@@ -179,7 +181,8 @@ class Job:
                 if keep_parts is not None:
                     os.makedirs(keep_parts, exist_ok=True)
                     part.to_file(os.path.join(keep_parts, entry[:-len(PART_SUFFIX)] + ".lprof"))
-            elif entry.endswith(".start") and entry[:-6] + PART_SUFFIX not in names:
+            elif entry.endswith(".start") and entry[:-6] + PART_SUFFIX not in names \
+                    and _pid_of(entry) not in pids_written:
                 warnings.append(_silent_process(path))
         if processes > 1:
             stats.metadata = dict(stats.metadata, processes=processes)
@@ -216,7 +219,9 @@ def _write(path, text):
 
 def _part_path(folder, name):
     def part_path(writer):
-        return os.path.join(folder, part_stem(name, writer.pid, writer.start_time) + PART_SUFFIX)
+        # Milliseconds: a process that execs writes twice under one pid.
+        return os.path.join(folder, part_stem(name, writer.pid, writer.start_time * 1000)
+                            + PART_SUFFIX)
     return part_path
 
 
@@ -257,6 +262,11 @@ def _mark_start(writer):
                "\n".join([str(writer.pid)] + command_line()))
     except OSError:
         pass        # the job has ended: the part would not be read either
+
+
+def _pid_of(name):
+    """The pid in a part's or mark's name, <name>.<host>.<pid>.<start>.<suffix>."""
+    return name.rsplit(".", 3)[1]
 
 
 def _silent_process(mark_path):

@@ -7,6 +7,9 @@ when it ends:
 - a normal end or sys.exit: an atexit handler;
 - os._exit, which multiprocessing's workers end with (and which skips
   atexit): os._exit is wrapped while profiling is set up in the process;
+- os.exec*: what ran before the exec is written first (os.execv and
+  os.execve are wrapped; the other six call them); the new program, the same
+  process, writes its own;
 - SIGTERM, which Pool.terminate() and Process.terminate() send: a handler,
   installed only where SIGTERM had its default action, writes and then dies
   of the signal as the process would have (a handler the program sets later
@@ -35,6 +38,7 @@ from lineprof import _tracer
 
 _installed = None           # the ProcessWriter of this process, if any
 _real_exit = os._exit
+_real_execv, _real_execve = os.execv, os.execve
 _fork_hook_registered = False
 
 
@@ -66,6 +70,7 @@ class ProcessWriter:
         _installed = self
         atexit.register(self._at_exit)
         os._exit = _exit_after_writing
+        os.execv, os.execve = _execv_after_writing, _execve_after_writing
         if self.writes_here:
             self._install_sigterm()
         if not _fork_hook_registered and hasattr(os, "register_at_fork"):
@@ -79,6 +84,8 @@ class ProcessWriter:
         atexit.unregister(self._at_exit)
         if os._exit is _exit_after_writing:
             os._exit = _real_exit
+        if os.execv is _execv_after_writing:
+            os.execv, os.execve = _real_execv, _real_execve
         if self._sigterm_installed and signal.getsignal(signal.SIGTERM) is _on_sigterm:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             _tracer.signal_handled()
@@ -138,6 +145,20 @@ def _exit_after_writing(status):
     if writer is not None and os.getpid() == writer.pid:
         writer.write()
     _real_exit(status)
+
+
+def _write_before_exec(real_exec):
+    def exec_after_writing(*args):
+        writer = _installed
+        if writer is not None and os.getpid() == writer.pid:
+            writer.write()
+            writer._done = False    # if exec fails, the process goes on
+        return real_exec(*args)
+    return exec_after_writing
+
+
+_execv_after_writing = _write_before_exec(_real_execv)
+_execve_after_writing = _write_before_exec(_real_execve)
 
 
 def _on_sigterm(signum, frame):

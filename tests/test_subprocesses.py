@@ -215,6 +215,7 @@ if __name__ == "__main__":
         os.waitpid(pid, 0)
         pid = os.fork()
         if pid == 0:
+            work(4)                 # written before the exec
             os.execv(sys.executable, [sys.executable, __file__, "1"])
         os.waitpid(pid, 0)
     elif depth == 2:
@@ -224,10 +225,12 @@ if __name__ == "__main__":
     result = run("-l", "-p", "pkg.lib", "tree.py", "3")
     assert result.returncode == 0, result.stderr
     lines, calls, stats = profile_of(tmp_path / "tree.py.lprof")
-    assert calls == 5
-    assert lines == expected_hits([3, 2, 5, 1, 1], WORK.replace("@profile\n", ""))
-    assert stats.metadata["processes"] == 5
-    assert "Merged the profiles of 5 processes (this one and 4 children)" in result.stdout
+    assert calls == 6
+    assert lines == expected_hits([3, 2, 5, 1, 4, 1], WORK.replace("@profile\n", ""))
+    # The forked child wrote once before its exec, and once as the new program.
+    assert stats.metadata["processes"] == 6
+    assert "Merged the profiles of 6 processes (this one and 5 children)" in result.stdout
+    assert "wrote no profile" not in result.stderr
 
 
 SIGNALLED = WORK + '''
@@ -324,17 +327,27 @@ def check(n):
     return work(n)
 
 if __name__ == "__main__":
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        pool.map(check, [5, 5, 5, 5], chunksize=1)
+    processes = [multiprocessing.get_context("spawn").Process(target=check, args=(5,))
+                 for _ in range(2)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    check(5)
 ''')
     result = run("-l", "--keep-parts", "parts.py", env={"PYTHONPATH": str(custom)})
     assert result.returncode == 0, result.stderr
     assert "Kept each process's profile in parts.py.parts" in result.stdout
     parts = sorted(glob.glob(str(tmp_path / "parts.py.parts" / "parts.*.lprof")))
-    assert len(parts) >= 2
+    assert len(parts) == 2
     whole = lineprof.load_stats(str(tmp_path / "parts.py.lprof"))
-    assert lineprof.LineStats.from_files(*parts) == whole
-    assert profile_of(tmp_path / "parts.py.lprof")[1] == 4
+    children = lineprof.LineStats.from_files(*parts)
+    assert profile_of(tmp_path / "parts.py.lprof")[1] == 3
+    key = next(iter(children.timings))
+    assert children.calls[key] == 2
+    # The whole is the children's parts and the parent's own call.
+    assert {line: hits for line, hits, _ in whole.timings[key]} == {
+        line: hits * 3 // 2 for line, hits, _ in children.timings[key]}
 
 
 EXPLICIT = '''
