@@ -503,3 +503,34 @@ def test_a_notebooks_pools(run, tmp_path):
     lines, calls, _ = profile_of(tmp_path / "job.ipynb.lprof")
     assert calls == 2
     assert lines == expected_hits([8, 9], WORK.replace("@profile\n", ""))
+
+
+def test_the_users_pth_files_still_work_in_children(run, tmp_path):
+    # A .pth file in site-packages (a path line) is read by the children as
+    # before: the job's start-up code comes after site has read them.
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    write(extra, "from_pth.py", "VALUE = 'from a .pth path'\n")
+    site_packages = sysconfig.get_paths()["purelib"]
+    pth = os.path.join(site_packages, "lineprof_test_%d.pth" % os.getpid())
+    with open(pth, "w") as stream:
+        stream.write(str(extra) + "\n")
+    try:
+        write(tmp_path, "uses_pth.py", WORK + '''
+import multiprocessing
+
+def check(n):
+    import from_pth
+    assert from_pth.VALUE == "from a .pth path"
+    return work(n)
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        pool.map(check, [3, 4])
+''')
+        result = run("-l", "uses_pth.py")
+    finally:
+        os.unlink(pth)
+    assert result.returncode == 0, result.stderr
+    lines, calls, _ = profile_of(tmp_path / "uses_pth.py.lprof")
+    assert (lines, calls) == (expected_hits([3, 4]), 2)
