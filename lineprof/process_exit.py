@@ -45,9 +45,10 @@ _fork_hook_registered = False
 class ProcessWriter:
     """Writes ``profiler``'s profile to ``path_for(writer)`` at the end of
     this process, with ``save(stats, path)`` (a .lprof file by default); not
-    if it holds no hit, with ``skip_empty``. ``writes_here`` is False in the process that writes its
-    own profile in the foreground (kernprof); its forked children write.
-    ``on_fork`` is called in a forked child after the counts are cleared."""
+    if it holds no hit, with ``skip_empty``. ``writes_here`` is False in the
+    process that writes its own profile in the foreground (kernprof); its
+    forked children write. ``on_fork`` is called in a forked child after the
+    counts are cleared."""
 
     def __init__(self, profiler, path_for, writes_here=True, on_fork=None, skip_empty=False,
                  save=None):
