@@ -228,6 +228,8 @@ def _part_path(folder, name):
 def save_part(stats, path):
     """Writes a process's profile as a part of the job: marshal data, through
     a temporary file and a rename, as every profile is written."""
+    if not os.path.isdir(os.path.dirname(path)):
+        return      # the job has ended without this process (it was reported then)
     data = marshal.dumps((PART_FORMAT, stats.unit, stats.timings, stats.code_hashes,
                           stats.calls, stats.metadata), 2)
     temporary = "%s.%d.tmp" % (path, os.getpid())
@@ -377,5 +379,10 @@ def _resolve(pending):
 
 
 def _is_multiprocessing_helper():
-    line = " ".join(command_line()[1:4])
-    return any(helper in line for helper in _HELPERS)
+    """Whether this is multiprocessing's resource tracker or forkserver:
+    python [options] -c 'from multiprocessing.forkserver import main; ...'."""
+    argv = command_line()
+    if "-c" not in argv[1:-1]:
+        return False
+    code = argv[argv.index("-c", 1) + 1]
+    return any(helper in code for helper in _HELPERS)

@@ -71,8 +71,8 @@ def private_tmp(tmp_path_factory):
 def run(tmp_path, private_tmp):
     """Runs kernprof in tmp_path; the job must leave nothing in its
     temporary folder (private_tmp)."""
-    def run_kernprof(*args, env=None, timeout=180):
-        return run_python(["-m", "kernprof"] + list(args), tmp_path,
+    def run_kernprof(*args, env=None, timeout=180, python_options=()):
+        return run_python(list(python_options) + ["-m", "kernprof"] + list(args), tmp_path,
                           env=dict(private_tmp, **(env or {})), timeout=timeout)
     return run_kernprof
 
@@ -95,8 +95,11 @@ def test_spawn_forkserver_and_fork_pools_are_exact(run, tmp_path):
     write(tmp_path, "pools.py", POOLS)
     arguments = [7, 12, 30, 1, 0]
     for methods, rounds in (("spawn,forkserver", 20), ("fork", 10)):
+        # With -W, multiprocessing starts its helpers with options before
+        # their -c: they must still be known as helpers (no part, no mark).
         result = run("-l", "-o", "%s.lprof" % methods[:4], "pools.py", methods,
-                     *[str(n) for n in arguments * rounds])
+                     *[str(n) for n in arguments * rounds],
+                     python_options=["-W", "default::ResourceWarning"])
         assert result.returncode == 0, result.stderr
         assert "wrote no profile" not in result.stderr
     lines, calls, _ = profile_of(tmp_path / "spaw.lprof")
