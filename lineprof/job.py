@@ -85,7 +85,8 @@ _HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver",
 def part_stem(name, pid, start_time):
     """<name>.<host>.<pid>.<start>: the name of a process's profile, unique
     across the machines of a job."""
-    host = os.uname().nodename.split(".")[0] or "host"
+    node = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+    host = node.split(".")[0] or "host"
     return "%s.%s.%d.%d" % (name, host, pid, int(start_time))
 
 
