@@ -532,15 +532,14 @@ def _merge_job(job, stats, options):
 
 
 def _target_texts(prof_mod):
+    """The texts of the -p targets: each -p takes a comma-separated list."""
     return [text.strip() for entry in prof_mod or () for text in entry.split(",")
             if text.strip()]
 
 
 def _targets(prof_mod):
-    """The -p targets: each -p takes a comma-separated list."""
     try:
-        return [Target(text.strip()) for entry in prof_mod or ()
-                for text in entry.split(",") if text.strip()]
+        return [Target(text) for text in _target_texts(prof_mod)]
     except TargetError as error:
         raise KernprofError(str(error))
 

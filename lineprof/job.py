@@ -351,9 +351,8 @@ def _profile_targets(profiler, texts, prof_imports):
     profiler.enable()       # first: it may import (threading, for settrace)
     autoprofiler = AutoProfiler(profiler, [], prof_imports)
     pending = list(texts)
-    searched = [None]       # the sys.path the pending targets were looked for in
     autoprofiler.add_targets(_resolve(pending))
-    searched[0] = list(sys.path)
+    searched = [list(sys.path)]     # the sys.path pending targets were last looked for in
     autoprofiler.start()
 
     def on_exec(event, args):
