@@ -299,13 +299,19 @@ def _end_process_pools():
     """What the interpreter does for multiprocessing and concurrent.futures
     when a program ends (pools left open are terminated, children joined,
     executors shut down), done now so that their workers' parts are there
-    before they are merged. Both are safe to run again at the real exit."""
+    before they are merged. Both are safe to run again at the real exit.
+    Their "the interpreter is exiting" flags are put back: the process may
+    go on (kernprof.main() called from a program) and use pools again."""
     futures = sys.modules.get("concurrent.futures.process")
     if futures is not None and hasattr(futures, "_python_exit"):
+        shutting_down = getattr(futures, "_global_shutdown", False)
         futures._python_exit()
+        futures._global_shutdown = shutting_down
     util = sys.modules.get("multiprocessing.util")
     if util is not None and hasattr(util, "_exit_function"):
+        exiting = getattr(util, "_exiting", False)
         util._exit_function()
+        util._exiting = exiting
 
 
 # ---- in a child ---------------------------------------------------------------

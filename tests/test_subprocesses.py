@@ -537,3 +537,36 @@ if __name__ == "__main__":
     assert result.returncode == 0, result.stderr
     lines, calls, _ = profile_of(tmp_path / "uses_pth.py.lprof")
     assert (lines, calls) == (expected_hits([3, 4]), 2)
+
+
+def test_kernprof_main_called_by_a_program_leaves_pools_usable(tmp_path, private_tmp):
+    # kernprof ends the program's pools before merging, as the interpreter
+    # would at exit; a program that calls kernprof.main() goes on, and its
+    # own pools and executors must still work afterwards.
+    write(tmp_path, "job.py", WORK + '''
+import concurrent.futures
+import multiprocessing
+import sys
+
+if __name__ == "__main__":
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as executor:
+        list(executor.map(work, [int(n) for n in sys.argv[2:]]))
+''')
+    write(tmp_path, "caller.py", '''
+import concurrent.futures
+import multiprocessing
+import kernprof
+
+if __name__ == "__main__":
+    assert kernprof.main(["-l", "-q", "job.py", "spawn", "3", "4"]) == 0
+    with concurrent.futures.ProcessPoolExecutor(1) as executor:
+        print(list(executor.map(abs, [-1, -2])))
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        print(pool.map(abs, [-3]))
+''')
+    result = run_python(["caller.py"], tmp_path, env=private_tmp)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == ["[1, 2]", "[3]"]
+    lines, calls, _ = profile_of(tmp_path / "job.py.lprof")
+    assert (lines, calls) == (expected_hits([3, 4]), 2)
