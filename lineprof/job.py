@@ -90,10 +90,9 @@ def part_stem(name, pid, start_time):
     return "%s.%s.%d.%d" % (name, host, pid, int(start_time))
 
 
-def program_name(argv=None):
+def program_name():
     """The stem of the program's file, or 'python' (python -c, -m)."""
-    argv = sys.argv if argv is None else argv
-    first = argv[0] if argv else ""
+    first = sys.argv[0] if sys.argv else ""
     if not first or first.startswith("-"):
         return "python"
     stem = os.path.basename(first)
@@ -131,7 +130,6 @@ class Job:
         }
         self._saved_environment = {}
         self.writer = None
-        self.root_pid = os.getpid()
 
     def start(self):
         """Writes the folder's files and points this process's children at it."""
@@ -151,9 +149,6 @@ class Job:
         self.writer = ProcessWriter(self.profiler, _part_path(self.parts, self.name),
                                     writes_here=False, on_fork=_mark_start, save=save_part)
         self.writer.install()
-
-    def in_forked_child(self):
-        return os.getpid() != self.root_pid
 
     def finish(self, stats, keep_parts=None):
         """Ends the job in the process that started it: lets the program's

@@ -141,25 +141,21 @@ class ProcessWriter:
             self.on_fork(self)
 
 
-def _exit_after_writing(status):
-    writer = _installed
-    if writer is not None and os.getpid() == writer.pid:
-        writer.write()
-    _real_exit(status)
-
-
-def _write_before_exec(real_exec):
-    def exec_after_writing(*args):
+def _writing_first(end_process):
+    """end_process (os._exit, os.execv, os.execve), after this process has
+    written its profile."""
+    def write_then_end(*args):
         writer = _installed
         if writer is not None and os.getpid() == writer.pid:
             writer.write()
-            writer._done = False    # if exec fails, the process goes on
-        return real_exec(*args)
-    return exec_after_writing
+            writer._done = False    # if an exec fails, the process goes on
+        return end_process(*args)
+    return write_then_end
 
 
-_execv_after_writing = _write_before_exec(_real_execv)
-_execve_after_writing = _write_before_exec(_real_execve)
+_exit_after_writing = _writing_first(_real_exit)
+_execv_after_writing = _writing_first(_real_execv)
+_execve_after_writing = _writing_first(_real_execve)
 
 
 def _on_sigterm(signum, frame):
