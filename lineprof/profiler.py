@@ -373,9 +373,10 @@ class LineProfiler:
         # By identity: distinct code objects may compare equal.
         by_code = {id(code): rows for code, rows in self._tracer.get_timings()}
         calls_by_code = {id(code): calls for code, calls in self._tracer.get_calls()}
-        timings, code_hashes, calls = {}, {}, {}
+        timings, code_hashes, calls, keys = {}, {}, {}, {}
         for code in self._codes:
-            key = (self._filenames[id(code)], code.co_firstlineno, _function_name(code))
+            key = keys[id(code)] = (self._filenames[id(code)], code.co_firstlineno,
+                                    _function_name(code))
             merged = {lineno: [hits, time] for lineno, hits, time in timings.get(key, ())}
             for lineno, hits, ticks in by_code.get(id(code), ()):
                 counts = merged.setdefault(lineno, [0, 0])
@@ -384,6 +385,13 @@ class LineProfiler:
             timings[key] = [(lineno, hits, time) for lineno, (hits, time) in sorted(merged.items())]
             code_hashes.setdefault(key, self._hashes[id(code)])
             calls[key] = calls.get(key, 0) + calls_by_code.get(id(code), 0)
+        edges = {}
+        for caller, lineno, callee, edge_calls, ticks in self._tracer.get_edges():
+            if id(caller) not in keys or id(callee) not in keys:
+                continue        # registered after the loop above (another thread)
+            edge = (keys[id(caller)], lineno, keys[id(callee)])
+            old_calls, old_time = edges.get(edge, (0, 0))
+            edges[edge] = (old_calls + edge_calls, old_time + int(round(ticks * ticks_to_units)))
         metadata = {
             "python": sys.version.split()[0],
             "argv": [str(arg) for arg in sys.argv],
@@ -392,7 +400,7 @@ class LineProfiler:
             "backend": _tracer.BACKEND,
             "compensation_ns_per_event": event_cost * timer_unit * 1e9,
         }
-        return LineStats(timings, STATS_UNIT, code_hashes, metadata, calls)
+        return LineStats(timings, STATS_UNIT, code_hashes, metadata, calls, edges)
 
     def clear(self):
         """Forgets every hit and time measured so far; the functions stay

@@ -114,7 +114,8 @@ def test_sigkill_during_periodic_writes_leaves_a_complete_profile(tmp_path):
     write(tmp_path, "many.py", MANY_FUNCTIONS)
     write(tmp_path, "busy.py", BUSY)
     outfile = tmp_path / "busy.py.lprof"
-    env = dict(os.environ, PYTHONPATH=str(tmp_path / "slowdisk"))
+    # SIGKILL leaves kernprof's job folder behind (README): keep it in tmp_path.
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "slowdisk"), TMPDIR=str(tmp_path))
     hits_seen = []
     for delay in [0.013 * step for step in range(8)]:
         if outfile.exists():

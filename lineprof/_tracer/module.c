@@ -512,6 +512,12 @@ clear_shard(Shard *shard, int n_lines)
         return;
     }
     LP_STORE(shard->calls, 0);
+    EdgeTable *edges = shard->edges;
+    for (int j = 0; edges != NULL && j < edges->capacity; j++) {
+        LP_STORE(edges->slots[j].calls, 0);
+        LP_STORE(edges->slots[j].ticks, 0);
+        LP_STORE(edges->slots[j].half_dispatches, 0);
+    }
     for (int j = 0; j < n_lines; j++) {
         LP_STORE(shard->lines[j].hits, 0);
         LP_STORE(shard->lines[j].ticks, 0);
@@ -560,6 +566,54 @@ tracer_get_calls(TracerObject *self, PyObject *Py_UNUSED(ignored))
     return result;
 }
 
+/* Appends one shard's edges into lines' code as (caller code, caller line,
+ * callee code, calls, time) to result. */
+static int
+append_edges(const TracerObject *self, const CodeLines *lines, const Shard *shard, PyObject *result)
+{
+    const EdgeTable *edges = shard != NULL ? LP_LOAD_ACQUIRE(shard->edges) : NULL;
+    for (int j = 0; edges != NULL && j < edges->capacity; j++) {
+        const Edge *edge = &edges->slots[j];
+        const CodeLines *caller = LP_LOAD_ACQUIRE(edge->caller);
+        uint64_t calls = LP_LOAD(edge->calls);
+        double ticks = (double)LP_LOAD(edge->ticks)
+                       - self->event_cost * 0.5 * (double)LP_LOAD(edge->half_dispatches);
+        if (caller == NULL || (calls == 0 && LP_LOAD(edge->ticks) == 0)) {
+            continue;
+        }
+        PyObject *row = Py_BuildValue("(OiOKL)", caller->code, edge->caller_line, lines->code,
+                                      (unsigned long long)calls, (long long)(ticks > 0 ? ticks + 0.5 : 0));
+        if (row == NULL || PyList_Append(result, row) < 0) {
+            Py_XDECREF(row);
+            return -1;
+        }
+        Py_DECREF(row);
+    }
+    return 0;
+}
+
+/* [(caller code, caller line, callee code, calls, time), ...]: the calls
+ * between this tracer's code objects, one row per thread slot (the caller
+ * adds them up). */
+static PyObject *
+tracer_get_edges(TracerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    lp_lock(self->dispatcher);
+    PyObject *result = PyList_New(0);
+    for (Py_ssize_t i = 0; result != NULL && i < self->n_codes; i++) {
+        const CodeLines *lines = self->codes[i];
+        int failed = append_edges(self, lines, lines->first, result);
+        for (int s = 0; !failed && lines->more != NULL && s < lines->more->n; s++) {
+            failed = append_edges(self, lines, lines->more->shards[s], result);
+        }
+        if (failed) {
+            Py_CLEAR(result);
+        }
+    }
+    lp_unlock(self->dispatcher);
+    return result;
+}
+
 static PyObject *
 tracer_get_codes(TracerObject *self, void *Py_UNUSED(closure))
 {
@@ -597,6 +651,10 @@ static PyMethodDef tracer_methods[] = {
     {"get_counts", (PyCFunction)tracer_get_counts, METH_NOARGS,
      "[(code, [(lineno, hits, ticks, dispatches), ...]), ...]: the raw counts; dispatches\n"
      "counts the line-event dispatches inside ticks (halves count 0.5)."},
+    {"get_edges", (PyCFunction)tracer_get_edges, METH_NOARGS,
+     "[(caller_code, caller_line, callee_code, calls, time), ...]: calls between the\n"
+     "registered code objects, time in timer ticks less the calibrated event cost\n"
+     "(rows of several threads are not added up)."},
     {"get_calls", (PyCFunction)tracer_get_calls, METH_NOARGS,
      "[(code, calls), ...]: how many frames of each code object started while recording\n"
      "(a generator's resumes are not calls)."},

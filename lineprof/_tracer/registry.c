@@ -357,13 +357,66 @@ lp_shard_slow(Dispatcher *dispatcher, CodeLines *lines, int slot)
     return shard;
 }
 
+static Edge *
+edge_insert(EdgeTable *table, const CodeLines *caller, int caller_line)
+{
+    unsigned int mask = (unsigned int)table->capacity - 1;
+    unsigned int i = lp_edge_hash(caller, caller_line) & mask;
+    while (table->slots[i].caller != NULL) {
+        i = (i + 1) & mask;
+    }
+    Edge *edge = &table->slots[i];
+    edge->caller = caller;
+    edge->caller_line = caller_line;
+    table->used++;
+    return edge;
+}
+
+Edge *
+lp_edge_slow(Dispatcher *dispatcher, const CodeLines *lines, Shard *shard,
+             const CodeLines *caller, int caller_line)
+{
+    lp_lock(dispatcher);
+    Edge *edge = NULL;
+    EdgeTable *table = shard->edges;
+    int capacity = table != NULL ? table->capacity * 2 : 8;
+    EdgeTable *grown = lines->retired ? NULL
+                       : PyMem_RawCalloc(1, sizeof(EdgeTable) + (size_t)capacity * sizeof(Edge));
+    if (grown != NULL) {
+        grown->capacity = capacity;
+        for (int i = 0; table != NULL && i < table->capacity; i++) {
+            const Edge *old = &table->slots[i];
+            if (old->caller != NULL) {
+                Edge *moved = edge_insert(grown, old->caller, old->caller_line);
+                moved->calls = old->calls;
+                moved->ticks = old->ticks;
+                moved->half_dispatches = old->half_dispatches;
+            }
+        }
+        edge = edge_insert(grown, caller, caller_line);
+        LP_STORE_RELEASE(shard->edges, grown);
+        (void)lp_retire(dispatcher, table);
+    }
+    lp_unlock(dispatcher);
+    return edge;
+}
+
+static void
+shard_retire(Dispatcher *dispatcher, Shard *shard)
+{
+    if (shard != NULL) {
+        (void)lp_retire(dispatcher, shard->edges);
+        (void)lp_retire(dispatcher, shard);
+    }
+}
+
 void
 lp_lines_retire(Dispatcher *dispatcher, CodeLines *lines)
 {
     lines->retired = 1;
-    (void)lp_retire(dispatcher, lines->first);
+    shard_retire(dispatcher, lines->first);
     for (int i = 0; lines->more != NULL && i < lines->more->n; i++) {
-        (void)lp_retire(dispatcher, lines->more->shards[i]);
+        shard_retire(dispatcher, lines->more->shards[i]);
     }
     (void)lp_retire(dispatcher, lines->more);
     (void)lp_retire(dispatcher, lines);

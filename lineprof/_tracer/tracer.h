@@ -86,10 +86,30 @@ typedef struct LineCounts {
     uint64_t half_dispatches;   /* halves of line-event dispatches in those ticks */
 } LineCounts;
 
+struct CodeLines;
+
+/* Calls of a tracer's code from one line of a profiled caller (the nearest
+ * profiled frame below on the thread): how many, and the part of that
+ * line's time they took. */
+typedef struct Edge {
+    const struct CodeLines *caller; /* the same tracer's lines of the caller; NULL: a free slot */
+    int caller_line;
+    uint64_t calls;                 /* a generator's resumes are not calls */
+    int64_t ticks;                  /* the tracer's own time excluded, as a line's */
+    uint64_t half_dispatches;
+} Edge;
+
+typedef struct EdgeTable {          /* open addressing; replaced whole when half full */
+    int capacity;                   /* a power of two */
+    int used;
+    Edge slots[];
+} EdgeTable;
+
 /* One thread slot's counts for one tracer's code: lines[i] is line
  * first_line + i. */
 typedef struct Shard {
     uint64_t calls;                 /* frames started (a generator's resumes are not calls) */
+    EdgeTable *edges;               /* who called it; NULL until the first call from profiled code */
     LineCounts lines[];
 } Shard;
 
@@ -149,6 +169,16 @@ typedef struct FrameRecord {
     int64_t start;                  /* when that line started, in ticks */
     uint64_t line_events_at_start;  /* the stack's line_events then */
     int opened_by_line;             /* the line was opened by a line event */
+    /* The call graph: */
+    int64_t entered;                /* when the frame started or resumed */
+    uint64_t line_events_at_entry;
+    int64_t paused;                 /* time spent paused by inner frames of its code */
+    uint64_t paused_line_events;    /* line events meanwhile */
+    PyObject *caller_code;          /* identity only: the record below at the start, or NULL */
+    int caller_line;                /* its line then */
+    int new_call;                   /* 1: a call; 0: a generator resumed */
+    int64_t caller_paused_at_entry; /* the caller's paused and paused_line_events then */
+    uint64_t caller_paused_line_events_at_entry;
 } FrameRecord;
 
 /* ThreadStack.holders: who still needs the stack; the last to let go frees it. */
@@ -280,6 +310,11 @@ lp_registry_find(const Dispatcher *dispatcher, const PyObject *code)
 
 Shard *lp_shard_new(int n_lines);
 Shard *lp_shard_slow(Dispatcher *dispatcher, CodeLines *lines, int slot);
+/* An edge that is not in the shard's table yet, or a table that is half
+ * full: the table is replaced by a larger one. NULL when out of memory or
+ * the tracer is going. */
+Edge *lp_edge_slow(Dispatcher *dispatcher, const CodeLines *lines, Shard *shard,
+                   const CodeLines *caller, int caller_line);
 /* Retires a CodeLines and its shards (its tracer is going). Lock held. */
 void lp_lines_retire(Dispatcher *dispatcher, CodeLines *lines);
 
@@ -299,6 +334,40 @@ lp_shard(Dispatcher *dispatcher, CodeLines *lines, const struct ThreadStack *sta
     (void)stack;
 #endif
     return lines->first;
+}
+
+static inline unsigned int
+lp_edge_hash(const CodeLines *caller, int caller_line)
+{
+    return (unsigned int)((uintptr_t)caller >> 4) ^ ((unsigned int)caller_line * 0x9E3779B1u);
+}
+
+/* The shard's edge from this caller line. Only the shard's thread adds
+ * edges; a reader (under the lock) sees a slot's key published last. */
+static inline Edge *
+lp_edge(Dispatcher *dispatcher, const CodeLines *lines, Shard *shard, const CodeLines *caller,
+        int caller_line)
+{
+    EdgeTable *table = shard->edges;
+    if (table != NULL) {
+        unsigned int mask = (unsigned int)table->capacity - 1;
+        for (unsigned int i = lp_edge_hash(caller, caller_line) & mask;; i = (i + 1) & mask) {
+            Edge *edge = &table->slots[i];
+            if (edge->caller == caller && edge->caller_line == caller_line) {
+                return edge;
+            }
+            if (edge->caller == NULL) {
+                if (2 * (table->used + 1) > table->capacity) {
+                    break;
+                }
+                edge->caller_line = caller_line;
+                LP_STORE_RELEASE(edge->caller, caller);
+                LP_STORE(table->used, table->used + 1);
+                return edge;
+            }
+        }
+    }
+    return lp_edge_slow(dispatcher, lines, shard, caller, caller_line);
 }
 
 /* ---- threads ----------------------------------------------------------- */
@@ -460,6 +529,11 @@ lp_push(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject 
     record->entry = entry;
     record->line = -1;
     record->outer = outer;
+    record->entered = t_in;
+    record->line_events_at_entry = stack->line_events;
+    record->paused = 0;
+    record->paused_line_events = 0;
+    record->caller_code = NULL;     /* unknown unless the frame is seen to start */
     return record;
 }
 
@@ -489,6 +563,14 @@ lp_on_start(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObj
     if (record == NULL) {
         return;
     }
+    if (stack->depth >= 2) {
+        const FrameRecord *caller = &stack->frames[stack->depth - 2];
+        record->caller_code = caller->code;
+        record->caller_line = caller->line;
+        record->caller_paused_at_entry = caller->paused;
+        record->caller_paused_line_events_at_entry = caller->paused_line_events;
+    }
+    record->new_call = resumed_line < 0;
     if (resumed_line < 0) {
         const LinesTable *lines_of = LP_LOAD_ACQUIRE(entry->lines_of);
         for (int i = 0; i < lines_of->n; i++) {
@@ -560,6 +642,45 @@ lp_on_line(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObje
     lp_open(record, stack, t_in, LP_LINE_EVENT);
 }
 
+/* A frame leaves its caller's line: the edge from that line gets the
+ * frame's time less the time the caller was paused meanwhile (an inner frame
+ * of the caller's code ran, and was charged to its own lines), so that a
+ * line's time is its edges' plus its own. */
+static inline void
+lp_count_call(Dispatcher *dispatcher, const ThreadStack *stack, const FrameRecord *callee,
+              const FrameRecord *caller, int64_t duration, uint64_t line_events)
+{
+    if (callee->caller_line < 0 || callee->entry == NULL || caller->entry == NULL) {
+        return;
+    }
+    int64_t ticks = duration - (caller->paused - callee->caller_paused_at_entry);
+    uint64_t halves = 2 * (line_events - (caller->paused_line_events
+                                          - callee->caller_paused_line_events_at_entry));
+    const LinesTable *callee_lines = LP_LOAD_ACQUIRE(callee->entry->lines_of);
+    const LinesTable *caller_lines = LP_LOAD_ACQUIRE(caller->entry->lines_of);
+    for (int i = 0; i < callee_lines->n; i++) {
+        CodeLines *lines = callee_lines->items[i];
+        if (!lp_recording(lines->recording)) {
+            continue;
+        }
+        const CodeLines *from = NULL;      /* the same tracer's lines of the caller */
+        for (int j = 0; j < caller_lines->n && from == NULL; j++) {
+            if (caller_lines->items[j]->tracer == lines->tracer) {
+                from = caller_lines->items[j];
+            }
+        }
+        unsigned int index = from ? (unsigned int)(callee->caller_line - from->first_line) : 0;
+        Shard *shard = (from != NULL && index < (unsigned int)from->n_lines)
+                       ? lp_shard(dispatcher, lines, stack) : NULL;
+        Edge *edge = shard != NULL ? lp_edge(dispatcher, lines, shard, from, callee->caller_line) : NULL;
+        if (edge != NULL) {
+            LP_BUMP(edge->calls, (uint64_t)callee->new_call);
+            LP_BUMP(edge->ticks, ticks);
+            LP_BUMP(edge->half_dispatches, halves);
+        }
+    }
+}
+
 /* A return, a yield or an exception leaving the frame. */
 static inline void
 lp_on_exit(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code)
@@ -570,6 +691,16 @@ lp_on_exit(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObje
         if (record->code == code && record->frame == frame) {
             lp_charge(dispatcher, stack, record, t_in, LP_FRAME_EVENT);
             int outer = record->outer;
+            int64_t duration = t_in - record->entered;
+            uint64_t line_events = stack->line_events - record->line_events_at_entry;
+            if (outer >= 0 && outer < i) {
+                stack->frames[outer].paused += duration;
+                stack->frames[outer].paused_line_events += line_events;
+            }
+            /* Records dropped by a purge may have moved the caller. */
+            if (i > 0 && record->caller_code != NULL && stack->frames[i - 1].code == record->caller_code) {
+                lp_count_call(dispatcher, stack, record, &stack->frames[i - 1], duration, line_events);
+            }
             stack->depth = i;
             lp_event_done(stack, LP_FRAME_EVENT);
             if (outer >= 0 && outer < i) {
