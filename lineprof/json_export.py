@@ -40,6 +40,18 @@ The document, field by field:
       calls       how many times the function was called (a generator's
                   resumes are not calls), null when the profile does not say
                   (line_profiler's files)
+      own_time    total_time less the time of the profiled functions it
+                  called, seconds (equal to total_time when the profile has no
+                  call graph: line_profiler's files)
+      callers     the profiled functions that called it (for each call, the
+                  nearest profiled function below it on its thread), one
+                  object per calling line, ordered by file, line, at_line:
+        file, line, name   the caller
+        at_line   the caller's line that made the calls
+        calls     how many calls it made (resumes of a generator are not)
+        time      seconds of that line's time spent in these calls
+      callees     the profiled functions it called, in the same form (file,
+                  line and name are the callee's; at_line is this function's)
       lines       one object per profiled line, ordered by line number:
         line      the line number
         hits      how many times it ran
@@ -47,6 +59,8 @@ The document, field by field:
         per_hit   time / hits in seconds, null when hits is 0
         percent   time as a percentage of the function's total_time, null
                   when total_time is 0
+    profiled_time  seconds spent in the profiled functions, a nested profiled
+                call counted once: the sum of every function's own_time
 
 Times are floats in seconds: time = raw count * unit.
 """
@@ -92,17 +106,35 @@ def write_json(stats, stream):
 
 def to_document(stats):
     """The document of stats (a LineStats) as a dict of JSON types."""
+    own_times = stats.own_times()
+    callers = stats.callers_by_function()
+    callees = stats.callees_by_function()
     functions = []
     for key, lines in sorted(stats.timings.items()):
-        functions.append(_function_document(key, lines, stats.unit,
-                                            stats.code_hashes.get(key), stats.calls.get(key)))
+        document = _function_document(key, lines, stats.unit,
+                                      stats.code_hashes.get(key), stats.calls.get(key))
+        document["own_time"] = own_times[key]
+        document["callers"] = [_call_document(caller, lineno, counts, stats.unit)
+                               for (caller, lineno), counts in sorted(callers.get(key, {}).items())]
+        document["callees"] = [_call_document(callee, lineno, counts, stats.unit)
+                               for (lineno, callee), counts in sorted(
+                                   callees.get(key, {}).items(), key=lambda item: (item[0][1], item[0][0]))]
+        functions.append(document)
     return {
         "schema": SCHEMA_NAME,
         "version": SCHEMA_VERSION,
         "unit": stats.unit,
         "metadata": _metadata_document(stats.metadata),
         "functions": functions,
+        "profiled_time": sum(own_times.values()),
     }
+
+
+def _call_document(other, at_line, counts, unit):
+    filename, first_lineno, name = other
+    calls, time = counts
+    return {"file": filename, "line": first_lineno, "name": name, "at_line": at_line,
+            "calls": calls, "time": time * unit}
 
 
 def _function_document(key, lines, unit, code_hash, calls):

@@ -111,25 +111,45 @@ class LineStats:
 
     def own_time(self, key):
         """The time of one function in seconds outside the profiled functions
-        it called: its total less its edges (the tracer's rounding can make
-        the difference a few ns below zero: then 0)."""
-        callees = sum(time for (caller, _, _), (_, time) in self.edges.items() if caller == key)
-        return max(0.0, self.total_time(key) - callees * self.unit)
+        it called: its total less its edges."""
+        return self.own_times().get(key, 0.0)
+
+    def own_times(self):
+        """{key: own time in seconds} for every function, in one pass (the
+        rounding of times can leave a difference a few ns below zero: 0)."""
+        callees = dict.fromkeys(self.timings, 0)
+        for (caller, _, _), (_, time) in self.edges.items():
+            if caller in callees:
+                callees[caller] += time
+        return {key: max(0.0, self.total_time(key) - callees[key] * self.unit)
+                for key in self.timings}
 
     def callers(self, key):
         """{(caller_key, caller_lineno): (calls, time)} for one function."""
-        return {(caller, lineno): counts
-                for (caller, lineno, callee), counts in self.edges.items() if callee == key}
+        return self.callers_by_function().get(key, {})
 
     def callees(self, key):
         """{(caller_lineno, callee_key): (calls, time)} for one function."""
-        return {(lineno, callee): counts
-                for (caller, lineno, callee), counts in self.edges.items() if caller == key}
+        return self.callees_by_function().get(key, {})
+
+    def callers_by_function(self):
+        """{callee_key: {(caller_key, caller_lineno): (calls, time)}}."""
+        result = {}
+        for (caller, lineno, callee), counts in self.edges.items():
+            result.setdefault(callee, {})[caller, lineno] = counts
+        return result
+
+    def callees_by_function(self):
+        """{caller_key: {(caller_lineno, callee_key): (calls, time)}}."""
+        result = {}
+        for (caller, lineno, callee), counts in self.edges.items():
+            result.setdefault(caller, {})[lineno, callee] = counts
+        return result
 
     def profiled_time(self):
         """The time spent in all profiled functions together, in seconds,
         without counting a nested profiled call twice: the sum of own times."""
-        return sum(self.own_time(key) for key in self.timings)
+        return sum(self.own_times().values())
 
     def print(self, stream=None, output_unit=None, stripzeros=False, details=True,
               summarize=False, sort=False):
