@@ -227,14 +227,14 @@ def save_part(stats, path):
     if not os.path.isdir(os.path.dirname(path)):
         return      # the job has ended without this process (it was reported then)
     data = marshal.dumps((PART_FORMAT, stats.unit, stats.timings, stats.code_hashes,
-                          stats.calls, stats.metadata), 2)
+                          stats.calls, stats.metadata, stats.edges), 2)
     temporary = "%s.%d.tmp" % (path, os.getpid())
     with open(temporary, "wb") as stream:
         stream.write(data)
     os.replace(temporary, path)
 
 
-PART_FORMAT = "lineprof-part-1"
+PART_FORMAT = "lineprof-part-2"
 
 
 def load_part(path):
@@ -243,10 +243,10 @@ def load_part(path):
     try:
         with open(path, "rb") as stream:
             fields = marshal.load(stream)
-        form, unit, timings, code_hashes, calls, metadata = fields
-        if form != PART_FORMAT:
+        if fields[0] != PART_FORMAT:
             raise ValueError("not a part of this lineprof")
-        return LineStats(timings, unit, code_hashes, metadata, calls)
+        form, unit, timings, code_hashes, calls, metadata, edges = fields
+        return LineStats(timings, unit, code_hashes, metadata, calls, edges)
     except (OSError, EOFError, TypeError, ValueError) as error:
         raise ValueError("%s: %s" % (path, error))
 

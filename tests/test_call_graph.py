@@ -286,3 +286,36 @@ def test_kernprof_records_the_call_graph_of_the_example(kernprof, tmp_path):
     names = {(caller[2], callee[2]): calls for (caller, _, callee), (calls, _) in stats.edges.items()}
     assert names[("primes_below", "is_prime")] == stats.calls[
         next(key for key in stats.timings if key[2] == "is_prime")]
+
+
+POOL_PROGRAM = '''\
+import multiprocessing
+import sys
+
+
+@profile
+def square(n):
+    return n * n
+
+
+@profile
+def work(n):
+    return square(n) + square(n + 1)
+
+
+if __name__ == "__main__":
+    with multiprocessing.get_context(sys.argv[1]).Pool(2) as pool:
+        pool.map(work, range(40), chunksize=1)
+'''
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="POSIX processes")
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_the_edges_of_a_jobs_processes_are_merged(kernprof, tmp_path, method):
+    (tmp_path / "pool.py").write_text(POOL_PROGRAM)
+    result = kernprof("-l", "pool.py", method, env={"TMPDIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "Merged the profiles of" in result.stdout
+    stats = lineprof.load_stats(str(tmp_path / "pool.py.lprof"))
+    calls = {(caller[2], callee[2]): calls for (caller, _, callee), (calls, _) in stats.edges.items()}
+    assert calls == {("work", "square"): 80}
