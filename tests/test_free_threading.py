@@ -174,3 +174,35 @@ def test_reading_while_threads_count():
     assert line_hits(profiler, spin)[LOOP_LINE] == total
     assert all(0 <= value <= total for value in seen)
     assert seen == sorted(seen)     # counts only grow
+
+
+# A caller with twenty calling lines: each thread's table of edges grows
+# several times (8, 16, 32, 64 slots) while the others count and a reader reads.
+CALLER_SOURCE = "def caller(spin):\n" + "".join("    spin(3)\n" for _ in range(20))
+
+
+def test_call_edges_from_threads_growing_their_tables_while_read():
+    namespace = {}
+    exec(compile(CALLER_SOURCE, "<caller>", "exec"), namespace)
+    caller = namespace["caller"]
+    profiler = LineProfiler(spin, caller)
+    stop = threading.Event()
+    seen = []
+
+    def reader():
+        while not stop.is_set():
+            seen.append(sum(calls for calls, _ in profiler.get_stats().edges.values()))
+
+    reading = threading.Thread(target=reader)
+    profiler.enable()
+    reading.start()
+    try:
+        run_together(lambda: [caller(spin) for _ in range(50)], count=THREADS - 1)
+    finally:
+        stop.set()
+        reading.join()
+        profiler.disable()
+    edges = profiler.get_stats().edges
+    assert sorted(lineno for _, lineno, _ in edges) == list(range(2, 22))
+    assert {calls for calls, _ in edges.values()} == {(THREADS - 1) * 50}
+    assert seen == sorted(seen)
