@@ -29,24 +29,36 @@ import traceback
 import types
 
 import lineprof
-from lineprof import calibration, notebook
+from lineprof import notebook
 from lineprof.autoprofile import AutoProfiler, Target, TargetError
-from lineprof.cmdline import (OneLineErrorParser, add_report_options, positive_float,
-                              read_config, show_report, silence_stdout)
+from lineprof.cmdline import (DEFAULT_UNIT, OneLineErrorParser, add_report_options,
+                              positive_float, read_config, show_report, silence_stdout)
 from lineprof.datafile import LprofFormatError, write_atomically
-from lineprof.job import Job
 from lineprof.periodic import PeriodicWriter
+# lineprof.calibration and lineprof.job need the C extension: they are
+# imported where used, so that a source folder where it is not built gets
+# kernprof's one-line error (lineprof.ExtensionNotBuilt), not a traceback.
 
 EXIT_INTERRUPTED = 130
-DEFAULT_VIEW_UNIT = 1e-6
+DEFAULT_VIEW_UNIT = DEFAULT_UNIT
 
 
 class KernprofError(Exception):
     """Bad input: reported as one line, 'kernprof: <message>'."""
 
 
+USAGE = "kernprof [options] {script | - | -m module | -c code} [args...]"
+
+
 class _Parser(OneLineErrorParser):
     error_prefix = "kernprof"
+
+    def error(self, message):
+        if message.startswith("the following arguments are required"):
+            # argparse would name 'args' too, which are optional.
+            self.exit(2, "kernprof: no program to run: give a script, '-', -m MODULE or "
+                         "-c CODE (usage: %s)\n" % USAGE)
+        super().error(message)
 
 
 def build_parser():
@@ -265,13 +277,25 @@ class Program:
             return 1
         except KernprofError:
             raise
-        except BaseException:
+        except BaseException as error:
             _print_program_traceback()
+            if _is_missing_profile(error):
+                sys.stderr.write("kernprof: 'profile' is defined only under kernprof -l "
+                                 "(line by line) or -b: add -l to kernprof's options\n")
             return 1
         finally:
             if saved_main is not None:
                 sys.modules["__main__"] = saved_main
         return 0
+
+
+def _is_missing_profile(error):
+    """Whether error is the NameError of a decorated program run without -l
+    or -b: name 'profile' is not defined."""
+    if not isinstance(error, NameError) or "profile" in builtins.__dict__:
+        return False
+    name = getattr(error, "name", None)     # 3.10+
+    return name == "profile" or (name is None and str(error) == "name 'profile' is not defined")
 
 
 def _exit_status(code):
@@ -300,6 +324,15 @@ def _print_program_traceback():
     traceback.print_exception(kind, value, _program_frames(tb))
 
 
+def _line_profiler_method(name):
+    """LineProfiler's method `name`, for ContextualProfile, looked up when it
+    is called: importing kernprof does not import the C extension."""
+    def method(self, *args, **kwargs):
+        return getattr(lineprof.LineProfiler, name)(self, *args, **kwargs)
+    method.__name__ = name
+    return method
+
+
 class ContextualProfile(cProfile.Profile):
     """cProfile's profiler with the decorator and the by-count switches that
     @profile and `with profile:` need under -b."""
@@ -319,17 +352,15 @@ class ContextualProfile(cProfile.Profile):
             if self.enable_count == 0:
                 self.disable()
 
-    def __call__(self, func):
-        return lineprof.LineProfiler.wrap_callable(self, func)
-
     def _switches(self):
         return self.enable_by_count, self.disable_by_count
 
-    _wrap_function = lineprof.LineProfiler._wrap_function
-    _wrap_coroutine = lineprof.LineProfiler._wrap_coroutine
-    _wrap_generator = lineprof.LineProfiler._wrap_generator
-    _wrap_async_generator = lineprof.LineProfiler._wrap_async_generator
-    runcall = lineprof.LineProfiler.runcall
+    __call__ = _line_profiler_method("wrap_callable")
+    _wrap_function = _line_profiler_method("_wrap_function")
+    _wrap_coroutine = _line_profiler_method("_wrap_coroutine")
+    _wrap_generator = _line_profiler_method("_wrap_generator")
+    _wrap_async_generator = _line_profiler_method("_wrap_async_generator")
+    runcall = _line_profiler_method("runcall")
 
     def __enter__(self):
         self.enable_by_count()
@@ -451,11 +482,14 @@ def _main(argv):
             sys.stderr.write("kernprof: %s\n" % error)
             return 1
 
+        if builtin:
+            lineprof.LineProfiler   # the C extension, or one line saying it is not built
         if line_by_line:
             profiler = lineprof.LineProfiler(compensation=not options.no_compensation)
         else:
             profiler = ContextualProfile()
         if line_by_line and not options.no_subprocesses:
+            from lineprof.job import Job
             job = Job(profiler, _job_name(program), _target_texts(options.prof_mod),
                       options.prof_imports, builtin=builtin)
             job.start()
@@ -468,6 +502,7 @@ def _main(argv):
         writer = None
         if options.output_interval:
             if not options.no_compensation:
+                from lineprof import calibration
                 calibration.event_cost()    # measured here, not from the writer's thread
             writer = PeriodicWriter(lambda: profiler.dump_stats(options.outfile),
                                     options.output_interval)
@@ -496,14 +531,62 @@ def _main(argv):
             job = None
         saved = _save(profiler, stats, options, line_by_line)
         _show(profiler, stats, options, line_by_line, saved)
+        nothing = _nothing_profiled(profiler, stats, line_by_line, builtin, targets, program,
+                                    status)
+        if nothing:
+            sys.stderr.write("kernprof: %s\n" % nothing)
         return status if saved else (status or 1)
-    except LprofFormatError as error:
+    except (LprofFormatError, lineprof.ExtensionNotBuilt) as error:
         sys.stderr.write("kernprof: %s\n" % error)
         return 1
     finally:
         if job is not None and os.getpid() == kernprof_pid:
             job.discard()
         sys.argv[:], sys.path[:], sys.meta_path[:] = saved_argv, saved_path, saved_meta_path
+
+
+def _nothing_profiled(profiler, stats, line_by_line, builtin, targets, program, status):
+    """What to tell a user whose run profiled nothing (the report would be
+    a bare 'Timer unit:' line), and what to do; None if something ran."""
+    if line_by_line:
+        if any(hits for lines in stats.timings.values() for _, hits, _ in lines):
+            return None
+    elif not builtin or profiler.getstats():
+        return None     # cProfile of the whole program, or -b with something profiled
+    if status:
+        return "no profiled function ran before the program ended (exit status %d)" % status
+    if not line_by_line:
+        return ("no @profile function ran (with -b and without -l, cProfile profiles only "
+                "the decorated functions' calls)")
+    for target in targets:
+        if program.kind == "script" and _is_module_of(target, program.name):
+            return ("-p %s names the module of the script, which runs as __main__, not as %r: "
+                    "name the script by its path (-p %s)"
+                    % (target.text, target.module, program.name))
+    names = sorted(name for _, _, name in stats.timings)
+    if names:
+        shown = ", ".join(names[:3]) + (" and %d more" % (len(names) - 3) if len(names) > 3
+                                        else "")
+        return "no profiled function ran: %s %s never called" % (
+            shown, "was" if len(names) == 1 else "were")
+    if targets:
+        return ("no profiled function ran: the program imported none of the -p targets (%s), "
+                "or they define no function" % ", ".join(t.text for t in targets))
+    return ("no profiled function ran: decorate the functions to profile with @profile, "
+            "or name them with -p")
+
+
+def _is_module_of(target, path):
+    """Whether the -p target is the module whose file is the script at path."""
+    if target.module is None:
+        return False
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec(target.module)
+    except (ImportError, ValueError):
+        return False
+    origin = getattr(spec, "origin", None)
+    return bool(origin) and os.path.abspath(origin) == os.path.abspath(path)
 
 
 def _job_name(program):

@@ -17,7 +17,35 @@ _LAZY = {
 }
 
 
+class ExtensionNotBuilt(ImportError):
+    """lineprof's C extension (lineprof._tracer) is not there: lineprof is
+    imported from a source folder in which it was never built. str() is one
+    line that says what to do."""
+
+
+def _import_tracer():
+    """Imports lineprof._tracer for `from lineprof import _tracer`. In a
+    source folder without the built extension, the folder of its C sources,
+    lineprof/_tracer/, would be imported as an empty namespace package (and
+    fail later, far from the cause): that is refused with ExtensionNotBuilt."""
+    import importlib
+    import os
+    import sys
+    module = importlib.import_module("lineprof._tracer")
+    if getattr(module, "__file__", None) is None:      # the sources' folder
+        sys.modules.pop("lineprof._tracer", None)
+        globals().pop("_tracer", None)
+        folder = __path__[0]
+        raise ExtensionNotBuilt(
+            "the C extension is not built in this source folder (%s): run `pip install -e .` "
+            "or `python setup.py build_ext --inplace` in %s, or run from another folder"
+            % (folder, os.path.dirname(folder) or "."))
+    return module
+
+
 def __getattr__(name):
+    if name == "_tracer":
+        return _import_tracer()
     if name not in _LAZY:
         raise AttributeError("module 'lineprof' has no attribute %r" % name)
     import importlib

@@ -4,9 +4,14 @@ import argparse
 import os
 import sys
 
-from lineprof import config
+from lineprof import ExtensionNotBuilt, config
 from lineprof.datafile import LprofFormatError
 from lineprof.stats import LineStats
+
+
+# The unit of the times shown, unless -u says otherwise: line_profiler's
+# (microseconds), in kernprof -v, the viewer and %lprun alike.
+DEFAULT_UNIT = 1e-6
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -113,8 +118,8 @@ def _parser(command, description, what, outfile_help=None, outfile_required=Fals
 def _show_parser():
     parser = _parser("show", "Print the line-by-line report of .lprof files (several files "
                              "are summed).", "show")
-    add_report_options(parser, None, "unit of the times shown, in seconds (default: the "
-                                     "file's, 1e-9)")
+    add_report_options(parser, DEFAULT_UNIT, "unit of the times shown, in seconds "
+                                             "(default: 1e-6)")
     parser.add_argument("--sort", action="store_true",
                         help="order functions by total time")
     return parser
@@ -179,6 +184,16 @@ def _stem(path):
 
 def _run_show(stats, options):
     show_report(stats, options)
+    if not stats.timings:
+        sys.stderr.write("lineprof: %s holds no profiled function: the run that wrote it "
+                         "profiled nothing\n" % _files_text(options.files))
+    elif not any(hits for lines in stats.timings.values() for _, hits, _ in lines):
+        sys.stderr.write("lineprof: no profiled function ran in the run that wrote %s\n"
+                         % _files_text(options.files))
+
+
+def _files_text(files):
+    return files[0] if len(files) == 1 else "these %d files" % len(files)
 
 
 def _run_html(stats, options):
@@ -253,6 +268,9 @@ def main(argv=None):
         return _main(argv)
     except BrokenPipeError:
         silence_stdout()
+        return 1
+    except ExtensionNotBuilt as error:
+        sys.stderr.write("lineprof: %s\n" % error)
         return 1
 
 

@@ -17,7 +17,8 @@ Options:
   -T FILE    also write the text report to FILE.
   -r         return the LineProfiler.
   -s, -z     leave out the functions that were never called.
-  -u UNIT    show times in UNIT seconds (e.g. 1e-3 for milliseconds).
+  -u UNIT    show times in UNIT seconds (e.g. 1e-3 for milliseconds; default
+             1e-6, as kernprof -v and python -m lineprof show them).
 
 At least one -f or -m is needed. Options come before the statement, which is
 run as written; ``--`` ends the options if the statement itself starts with
@@ -123,7 +124,8 @@ def run_lprun(shell, line, cell=None):
         code = statement
     else:
         raise UsageError("%lprun: no statement to run (usage: %lprun -f FUNC statement)")
-    output_unit = None
+    from lineprof.cmdline import DEFAULT_UNIT
+    output_unit = DEFAULT_UNIT
     if options.get("u"):
         try:
             output_unit = float(options["u"][-1])

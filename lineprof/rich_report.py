@@ -5,6 +5,12 @@ time is coloured by heat (red from 20% of the function's time, yellow from
 5%) and lines that never ran are dimmed. rich leaves colour out when the
 output is not a terminal and when NO_COLOR is set. Without rich installed,
 `available()` is false and the caller prints the plain text report.
+
+Source is highlighted with the terminal's own palette (the eight ANSI colours,
+which a terminal's theme adapts to its background), and identifiers, operators
+and punctuation are left in the terminal's foreground colour: a fixed 256-colour
+or true-colour theme (rich's default, monokai, writes names near-white) can
+vanish on a light background.
 """
 import os
 import sys
@@ -39,6 +45,17 @@ def _heat_style(percent_text):
     return "bold red" if percent >= HOT else "yellow" if percent >= WARM else ""
 
 
+def _syntax_theme():
+    """rich's 'ansi_light' theme (standard ANSI colours; plain tokens keep the
+    terminal's foreground), with whitespace left uncoloured too."""
+    from pygments.token import Whitespace
+    from rich.style import Style
+    from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme
+    styles = dict(ANSI_LIGHT)
+    styles[Whitespace] = Style()
+    return ANSISyntaxTheme(styles)
+
+
 def _function_table(filename, start_lineno, name, timings, unit, output_unit):
     from rich.syntax import Syntax
     from rich.table import Table
@@ -61,7 +78,7 @@ def _function_table(filename, start_lineno, name, timings, unit, output_unit):
         lines = [(lineno, "") for lineno in linenos]
     else:
         lines = list(enumerate((line.rstrip("\r\n") for line in source), start_lineno))
-    highlighter = Syntax("", "python", background_color="default")
+    highlighter = Syntax("", "python", theme=_syntax_theme(), background_color="default")
     for lineno, line in lines:
         hits, time, per_hit, percent = cells.get(lineno, ("", "", "", ""))
         contents = highlighter.highlight(line)

@@ -52,9 +52,9 @@ def test_r_returns_the_profiler(ip, capsys):
 def test_the_displayed_text_is_the_print_stats_report(ip, capsys):
     profiler = ip.run_line_magic("lprun", "-r -f f f(3)")
     shown = capsys.readouterr().out
-    profiler.print_stats()
+    profiler.print_stats(output_unit=1e-6)      # %lprun's default unit
     printed = capsys.readouterr().out
-    assert repr(LineProfileReport(profiler.get_stats())) == printed
+    assert repr(LineProfileReport(profiler.get_stats(), output_unit=1e-6)) == printed
     assert shown.rstrip("\n") == printed.rstrip("\n")
 
 
