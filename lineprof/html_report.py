@@ -3,10 +3,10 @@
 `write_html(stats, directory)` writes:
 
 - ``index.html``: one row per profiled function (name, file, first line,
-  total time, total hits, share of all profiled time), most expensive first;
-  clicking a header sorts by that column, and ``index.html?sort=hits``
-  (``name``, ``file``, ``time``, ``hits``; ``&order=asc`` or ``desc``)
-  opens the page sorted so.
+  total time, total hits, own time when known, share of all profiled time),
+  most expensive first; clicking a header sorts by that column, and
+  ``index.html?sort=hits`` (``name``, ``file``, ``time``, ``hits``,
+  ``own``; ``&order=asc`` or ``desc``) opens the page sorted so.
 - ``f-<n>-<name>.html`` per function: its source from its first line to its
   last, with the hits, time, time per hit and share of each line as the
   text report shows them, and a heat bar per line whose length and colour
@@ -14,12 +14,25 @@
   top names the hottest line and links to it; the page scrolls to that row
   when it opens. Lines that never ran are dimmed.
 
+When the profile has its call graph (LineStats.edges: which profiled
+function called which, from which line, how often and for how long), the
+index also shows each function's own time (its time less that of the
+profiled functions it called), the share column becomes the share of own
+time in all profiled time counted once (the shares add up to 100%), and
+each function page lists, above its lines, the profiled functions that
+called it (linked to their calling line) and those it called from which of
+its lines (linked to their pages). Profiles without edges (older files,
+line_profiler's) give the report as before, where a profiled function
+called by another counts in the time and share of both.
+
 Everything is inline (CSS, a few lines of JavaScript, the Pygments colours
 when Pygments is installed): the folder works offline, and with JavaScript
 off the tables read the same, only unsorted by click and unscrolled.
 Rows carry data attributes for scripts: ``data-line``, ``data-hits``,
 ``data-time-ns`` on a function page, ``data-function`` and ``data-total-ns``
-on the index.
+on the index, with ``data-own-ns`` when the profile has edges; on a function
+page, the rows of the tables ``#callers`` and ``#callees`` carry
+``data-calls`` and ``data-time-ns``.
 """
 import datetime
 import html
@@ -79,6 +92,9 @@ tr:target td { background: #fff7c2; }
            padding: 0.7em 1em; margin: 0 0 1.2em; max-width: 60em; }
 .summary code { background: #fde3d6; padding: 0 0.3em; border-radius: 3px; }
 .note { color: #5a6470; font-size: 0.9em; }
+h2 { font-size: 1.1em; margin: 1.2em 0 0.4em; }
+table.calls { margin: 0 0 1em; }
+table.calls td { padding: 0.2em 0.6em; border-bottom: 1px solid #eceff2; }
 """
 
 # Sorts the index: by a header click (a second click reverses), or by
@@ -158,12 +174,32 @@ def write_html(stats, directory, title=None, output_unit=None):
     page_names = {}
     for number, key in enumerate(sorted(stats.timings), 1):
         page_names[key] = "f-%d-%s.html" % (number, _slug(key[2]))
+    graph = _CallGraph(stats)
     for key, page_name in page_names.items():
-        page = _function_page(stats, key, title, output_unit, highlighter)
+        page = _function_page(stats, key, title, output_unit, highlighter, page_names, graph)
         write_atomically(os.path.join(directory, page_name), page.encode("utf-8"))
     index = os.path.join(directory, "index.html")
-    write_atomically(index, _index_page(stats, page_names, title, output_unit).encode("utf-8"))
+    write_atomically(index, _index_page(stats, page_names, title, output_unit,
+                                        graph).encode("utf-8"))
     return index
+
+
+class _CallGraph:
+    """The edges of a LineStats by function, and each function's own time
+    (in the stats' unit: its total less its calls to profiled functions, as
+    LineStats.own_time). Empty for a profile without edges."""
+
+    def __init__(self, stats):
+        self.edges = dict(getattr(stats, "edges", None) or {})
+        self.callers = {}
+        self.callees = {}
+        for (caller, lineno, callee), (calls, time) in self.edges.items():
+            self.callers.setdefault(callee, []).append((caller, lineno, calls, time))
+            self.callees.setdefault(caller, []).append((lineno, callee, calls, time))
+        self.totals = {key: sum(time for _, _, time in timings)
+                       for key, timings in stats.timings.items()}
+        self.own = {key: max(0, total - sum(time for _, _, _, time in self.callees.get(key, ())))
+                    for key, total in self.totals.items()}
 
 
 def _default_title(metadata):
@@ -236,31 +272,39 @@ def _metadata_list(rows):
     return '<dl class="meta">%s</dl>' % items
 
 
-def _index_page(stats, page_names, title, output_unit):
-    totals = {key: sum(time for _, _, time in timings) for key, timings in stats.timings.items()}
-    grand_total = sum(totals.values())
+def _index_page(stats, page_names, title, output_unit, graph):
+    totals = graph.totals
+    # Without edges a function's own time is its total: the same shares as
+    # before, where nested calls count twice.
+    with_edges = bool(graph.edges)
+    own = graph.own if with_edges else totals
+    profiled_time = sum(own.values())
     by_time = sorted(stats.timings, key=lambda key: (-totals[key], key))
     rows = []
     for order, key in enumerate(by_time):
         filename, first_lineno, name = key
         hits = sum(hits for _, hits, _ in stats.timings[key])
-        share = totals[key] / grand_total if grand_total else 0.0
+        share = own[key] / profiled_time if profiled_time else 0.0
         total_ns = _nanoseconds(totals[key], stats.unit)
+        own_ns = _nanoseconds(own[key], stats.unit)
         rows.append(
-            '<tr data-order="%d" data-function="%s" data-total-ns="%d">'
+            '<tr data-order="%d" data-function="%s" data-total-ns="%d"%s>'
             '<td class="text" data-value="%s"><a href="%s">%s</a></td>'
             '<td class="text file" data-value="%s">%s</td>'
             '<td>%d</td>'
             '<td data-value="%d">%s</td>'
-            '<td data-value="%d">%d</td>'
+            '<td data-value="%d">%d</td>%s'
             '<td><span class="track"><span class="bar" style="display:block;width:%.1f%%;'
             'background:%s"></span></span> %.1f%%</td></tr>'
             % (order, html.escape(name), total_ns,
+               ' data-own-ns="%d"' % own_ns if with_edges else "",
                html.escape(name.lower()), html.escape(page_names[key]), html.escape(name),
                html.escape(filename.lower()), html.escape(filename),
                first_lineno,
                total_ns, _seconds(totals[key] * stats.unit),
                hits, hits,
+               '<td data-value="%d">%s</td>' % (own_ns, _seconds(own[key] * stats.unit))
+               if with_edges else "",
                100 * share, _heat_colour(share), 100 * share))
     header = (
         '<thead><tr>'
@@ -269,22 +313,84 @@ def _index_page(stats, page_names, title, output_unit):
         '<th>Line</th>'
         '<th data-sort="time" data-type="number" data-first="desc" aria-sort="descending">'
         'Total time</th>'
-        '<th data-sort="hits" data-type="number" data-first="desc">Hits</th>'
-        '<th class="text">Share of profiled time</th>'
-        '</tr></thead>')
+        '<th data-sort="hits" data-type="number" data-first="desc">Hits</th>%s'
+        '<th class="text">%s</th>'
+        '</tr></thead>'
+        % ('<th data-sort="own" data-type="number" data-first="desc">Own time</th>'
+           if with_edges else "",
+           "Own share of profiled time" if with_edges else "Share of profiled time"))
+    if with_edges:
+        note = ("Click a header to sort. A function's total time includes the profiled "
+                "functions it called; its own time leaves them out, so each moment counts "
+                "once: the own shares add up to 100%% of the profiled time, %s."
+                % html.escape(_seconds(profiled_time * stats.unit)))
+    else:
+        note = "Click a header to sort. A profiled function called by another counts in the " \
+               "time of both."
     if rows:
         table = ('<table class="functions" id="functions">%s<tbody>\n%s\n</tbody></table>\n'
-                 '<p class="note">Click a header to sort. A profiled function called by '
-                 'another counts in the time of both.</p>' % (header, "\n".join(rows)))
+                 '<p class="note">%s</p>' % (header, "\n".join(rows), note))
     else:
         table = "<p>No functions were profiled.</p>"
-    body = "<h1>%s</h1>\n%s\n%s" % (html.escape(title),
-                                    _metadata_list(_metadata_rows(stats.metadata, output_unit)),
-                                    table)
+    meta = _metadata_rows(stats.metadata, output_unit)
+    if with_edges:
+        meta.append(("Profiled time", "%s (each nested call counted once)"
+                     % _seconds(profiled_time * stats.unit)))
+    body = "<h1>%s</h1>\n%s\n%s" % (html.escape(title), _metadata_list(meta), table)
     return _page(title, body, _SORT_SCRIPT)
 
 
-def _function_page(stats, key, title, output_unit, highlighter):
+def _function_link(key, page_names, lineno=None):
+    """A link to a function's page, or to one of its lines (the text is
+    then "line N"); the text alone if the function has no page. Its
+    tooltip tells functions of the same name apart: file and line."""
+    text = html.escape(key[2]) if lineno is None else "line %d" % lineno
+    if key not in page_names:
+        return text
+    anchor = "" if lineno is None else "#L%d" % lineno
+    return '<a href="%s%s" title="%s">%s</a>' % (
+        html.escape(page_names[key]), anchor,
+        html.escape("%s:%d" % (key[0], key[1] if lineno is None else lineno)), text)
+
+
+def _calls_tables(stats, key, page_names, graph):
+    """The "Called from" and "Calls to profiled functions" tables of a
+    function's page (nothing when it has neither)."""
+    parts = []
+    callers = sorted(graph.callers.get(key, ()), key=lambda edge: (-edge[3], edge[0], edge[1]))
+    if callers:
+        rows = "\n".join(
+            '<tr data-calls="%d" data-time-ns="%d">'
+            '<td class="text">%s</td><td class="text">%s</td><td>%d</td><td>%s</td></tr>'
+            % (calls, _nanoseconds(time, stats.unit),
+               _function_link(caller, page_names),
+               _function_link(caller, page_names, lineno),
+               calls, _seconds(time * stats.unit))
+            for caller, lineno, calls, time in callers)
+        parts.append(
+            '<h2>Called from</h2>\n<table class="calls" id="callers"><thead><tr>'
+            '<th class="text">Profiled caller</th><th class="text">Calling line</th>'
+            '<th>Calls</th><th>Time</th></tr></thead><tbody>\n%s\n</tbody></table>' % rows)
+    callees = sorted(graph.callees.get(key, ()), key=lambda edge: (edge[0], -edge[3], edge[1]))
+    if callees:
+        total = graph.totals.get(key, 0)
+        rows = "\n".join(
+            '<tr data-calls="%d" data-time-ns="%d">'
+            '<td class="text"><a href="#L%d">line %d</a></td><td class="text">%s</td>'
+            '<td>%d</td><td>%s</td><td>%s</td></tr>'
+            % (calls, _nanoseconds(time, stats.unit), lineno, lineno,
+               _function_link(callee, page_names), calls, _seconds(time * stats.unit),
+               "%.1f%%" % (100.0 * time / total) if total else "")
+            for lineno, callee, calls, time in callees)
+        parts.append(
+            '<h2>Calls to profiled functions</h2>\n<table class="calls" id="callees"><thead><tr>'
+            '<th class="text">From line</th><th class="text">Profiled callee</th>'
+            '<th>Calls</th><th>Time</th><th>%% of this function\'s time</th></tr></thead>'
+            '<tbody>\n%s\n</tbody></table>' % rows)
+    return "\n".join(parts) + "\n" if parts else ""
+
+
+def _function_page(stats, key, title, output_unit, highlighter, page_names, graph):
     filename, first_lineno, name = key
     timings = stats.timings[key]
     total_time = sum(time for _, _, time in timings)
@@ -336,8 +442,11 @@ def _function_page(stats, key, title, output_unit, highlighter):
         summary = ('<p class="summary" id="summary">No time was recorded in this '
                    'function%s.</p>' % ("" if total_hits else ": it never ran"))
     details = [("File", filename), ("First line", str(first_lineno)),
-               ("Total time", _seconds(total_time * stats.unit)),
-               ("Total hits", str(total_hits)),
+               ("Total time", _seconds(total_time * stats.unit))]
+    if graph.own.get(key, total_time) != total_time:
+        details.append(("Own time", "%s (without the profiled functions it called)"
+                        % _seconds(graph.own[key] * stats.unit)))
+    details += [("Total hits", str(total_hits)),
                ("Time and Per Hit in", "%g s" % output_unit)]
     missing = ""
     if source is None:
@@ -346,10 +455,11 @@ def _function_page(stats, key, title, output_unit, highlighter):
     header = ('<thead><tr><th>Line #</th><th>Hits</th><th>Time</th><th>Per Hit</th>'
               '<th>% Time</th><th class="text">Heat</th><th class="text">Line Contents</th>'
               '</tr></thead>')
-    body = ('<p><a href="index.html">&larr; %s</a></p>\n<h1>%s</h1>\n%s\n%s\n%s'
+    body = ('<p><a href="index.html">&larr; %s</a></p>\n<h1>%s</h1>\n%s\n%s\n%s%s'
             '<table class="lines">%s<tbody>\n%s\n</tbody></table>'
             % (html.escape(title), html.escape(name), _metadata_list(details), summary,
-               missing, header, "\n".join(rows)))
+               _calls_tables(stats, key, page_names, graph), missing, header,
+               "\n".join(rows)))
     return _page("%s — %s" % (name, title), body, _SCROLL_SCRIPT, highlighter.style)
 
 

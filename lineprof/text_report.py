@@ -14,6 +14,20 @@
 
 A number too wide for its column is shown in %g notation and the column
 widens for numbers that still do not fit, so rows stay aligned.
+
+When the profile has its call graph (``edges``, see lineprof.stats) and a
+function's calls to profiled functions took time (so that its own time
+differs from its total), its header gets one more line, after
+line_profiler's three, with the function's own time:
+
+    Total time: 0.0123 s
+    File: script.py
+    Function: main at line 3
+    Own time: 0.0023 s (excluding 0.01 s in the profiled functions it called)
+
+A leaf function, and every function of a profile without edges (older
+files, line_profiler's), has line_profiler's header unchanged. The
+--summarize lines stay line_profiler's (total time only).
 """
 import inspect
 import linecache
@@ -64,10 +78,29 @@ def _source_lines(filename, start_lineno, timings):
     return all_lines[start_lineno - 1:last]
 
 
+def _own_time_line(total_seconds, callee_seconds):
+    """The header line added for a function that called profiled functions."""
+    own = max(0.0, total_seconds - callee_seconds)
+    return "Own time: %g s (excluding %g s in the profiled functions it called)\n" % (
+        own, callee_seconds)
+
+
+def _callee_times(edges):
+    """{caller key: time of its calls to profiled functions, in the unit}
+    (0 for a function whose only profiled calls are direct recursion, which
+    takes none of its calling line's time: its own time is its total)."""
+    times = {}
+    for (caller, _, _), (_, time) in (edges or {}).items():
+        times[caller] = times.get(caller, 0) + time
+    return times
+
+
 def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None,
               stream=None, stripzeros=False, details=True, summarize=False, sort=False,
-              rich=False):
-    """Writes one function's block of the report."""
+              rich=False, callee_time=None):
+    """Writes one function's block of the report. callee_time, the part of
+    its time (in unit) spent in the profiled functions it called, adds the
+    "Own time" line when given (None: line_profiler's header only)."""
     del summarize, sort, rich     # accepted for line_profiler compatibility
     stream = sys.stdout if stream is None else stream
     total_hits = sum(hits for _, hits, _ in timings)
@@ -89,6 +122,8 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
         linenos = [lineno for lineno, _, _ in timings]
         count = max(linenos) - min(min(linenos), start_lineno) + 1 if linenos else 1
         sublines = [""] * count
+    if callee_time is not None:
+        stream.write(_own_time_line(total_time * unit, callee_time * unit))
     if not details:
         stream.write("\n")
         return
@@ -107,13 +142,16 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
 
 
 def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, details=True,
-              summarize=False, sort=False, rich=False):
+              summarize=False, sort=False, rich=False, edges=None):
     """Writes the report of every function in stats ({key: timings}).
 
     sort orders functions by total time (least first, so the costliest ends
     up next to the prompt, as line_profiler does); summarize adds one line
-    per function at the end."""
+    per function at the end, with its total time as line_profiler's. edges,
+    the call graph of LineStats.edges, adds each calling function's own time
+    to its header (without it, the report is line_profiler's)."""
     del rich
+    callee_times = _callee_times(edges)
     stream = sys.stdout if stream is None else stream
     stream.write("Timer unit: %g s\n\n" % (output_unit or unit))
     if sort:
@@ -123,7 +161,8 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, deta
     if details:
         for (filename, lineno, name), timings in ordered:
             show_func(filename, lineno, name, timings, unit, output_unit=output_unit,
-                      stream=stream, stripzeros=stripzeros)
+                      stream=stream, stripzeros=stripzeros,
+                      callee_time=callee_times.get((filename, lineno, name)) or None)
     if summarize:
         for (filename, lineno, name), timings in ordered:
             total = sum(t for _, _, t in timings) * unit

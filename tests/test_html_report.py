@@ -291,3 +291,204 @@ document.getElementById("page").addEventListener("load", function () {
 </script>
 </body></html>
 """
+
+
+# ---- own time and the call graph ------------------------------------------------
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "examples")
+
+
+@pytest.fixture
+def primes(tmp_path, kernprof):
+    """The profile of `kernprof -l examples/primes.py` (primes_below calls
+    is_prime from its line 18, both profiled) and its HTML report."""
+    shutil.copy(os.path.join(EXAMPLES, "primes.py"), str(tmp_path / "primes.py"))
+    result = kernprof("-l", "-q", "primes.py")
+    assert result.returncode == 0, result.stderr
+    stats = lineprof.load_stats(str(tmp_path / "primes.py.lprof"))
+    assert len(stats.edges) == 1
+    return stats, write_html(stats, str(tmp_path / "report"))
+
+
+class Tables(html.parser.HTMLParser):
+    """The body rows of the tables with an id: tables[id] is a list of rows,
+    each {"attrs": ..., "cells": [(text, href or None), ...]}; ids holds the
+    id of every element."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.tables, self.ids = {}, set()
+        self._table = self._cell = None
+        self._in_body = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "table" and "id" in attrs:
+            self._table = self.tables.setdefault(attrs["id"], [])
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._table is not None and self._in_body:
+            self._table.append({"attrs": attrs, "cells": []})
+        elif tag == "td" and self._table:
+            self._cell = [[], None]
+        elif tag == "a" and self._cell is not None:
+            self._cell[1] = attrs.get("href")
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif tag == "tbody":
+            self._in_body = False
+        elif tag == "td" and self._cell is not None:
+            self._table[-1]["cells"].append(("".join(self._cell[0]).strip(), self._cell[1]))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[0].append(data)
+
+
+def percent(text):
+    assert text.endswith("%"), text
+    return float(text[:-1])
+
+
+def test_index_shows_own_time_and_shares_that_add_up(primes, dump_dom):
+    stats, index = primes
+    dom = dump_dom(index)
+    rows = Page(dom).rows
+    assert len(rows) == 2
+    header = dom[dom.index("<thead>"):dom.index("</thead>")]
+    assert "Own time</th>" in header and "Own share of profiled time</th>" in header
+    own_ns = {row["attrs"]["data-function"]: int(row["attrs"]["data-own-ns"]) for row in rows}
+    total_ns = {row["attrs"]["data-function"]: int(row["attrs"]["data-total-ns"])
+                for row in rows}
+    keys = {key[2]: key for key in stats.timings}
+    for name, key in keys.items():
+        assert abs(own_ns[name] - stats.own_time(key) * 1e9) <= 1
+    # The caller's own time leaves out its callee's; the leaf's is its total.
+    assert 0 < own_ns["primes_below"] < total_ns["primes_below"]
+    assert own_ns["is_prime"] == total_ns["is_prime"]
+    # The shares shown: own / profiled time, adding up to 100% (the totals
+    # would count is_prime twice).
+    shares = {row["attrs"]["data-function"]: percent(row["cells"][-1]) for row in rows}
+    profiled_ns = sum(own_ns.values())
+    for name, share in shares.items():
+        assert abs(share - 100.0 * own_ns[name] / profiled_ns) <= 0.051
+    assert abs(sum(shares.values()) - 100.0) <= 0.1
+    assert sum(total_ns.values()) > profiled_ns
+    assert abs(profiled_ns - stats.profiled_time() * 1e9) <= 2
+    # The own time column reads as the index's other times, and sorts.
+    for row in rows:
+        assert row["cells"][5] in dom and row["cells"][5].endswith("s")
+    order = [row["attrs"]["data-function"] for row in Page(dump_dom(index, "?sort=own")).rows]
+    assert order == sorted(own_ns, key=lambda name: -own_ns[name])
+    assert "Profiled time" in dom
+
+
+def follow(page, href):
+    """The file an href of page leads to, and its fragment (or "")."""
+    assert href and "://" not in href and not href.startswith("/"), href
+    path, _, fragment = href.partition("#")
+    target = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path else page
+    assert os.path.isfile(target), href
+    return target, fragment
+
+
+def test_function_pages_link_callers_and_callees(primes, dump_dom):
+    stats, index = primes
+    ((caller, lineno, callee), (calls, time)), = stats.edges.items()
+    assert (caller[2], lineno, callee[2]) == ("primes_below", 18, "is_prime")
+    time_ns = str(int(round(time * stats.unit * 1e9)))
+    caller_page, callee_page = link_of(index, "primes_below"), link_of(index, "is_prime")
+
+    # The caller's page: the calling line, in this page, and the callee's page.
+    dom = dump_dom(caller_page)
+    tables = Tables(dom)
+    assert "callers" not in tables.tables
+    (row,) = tables.tables["callees"]
+    assert row["attrs"]["data-calls"] == str(calls) == "60000"
+    assert row["attrs"]["data-time-ns"] == time_ns
+    (line_text, line_href), (name_text, name_href) = row["cells"][:2]
+    assert (line_text, name_text, row["cells"][2][0]) == ("line 18", "is_prime", "60000")
+    assert follow(caller_page, line_href) == (caller_page, "L18")
+    lines = {row["attrs"]["id"]: row for row in Page(dom).rows}
+    assert "if is_prime(n):" in lines["L18"]["cells"][-1]
+    target, fragment = follow(caller_page, name_href)
+    assert target == callee_page and fragment in ("", "L%d" % callee[1])
+    assert "<h1>is_prime</h1>" in dump_dom(target)
+    share = 100.0 * time / sum(t for _, _, t in stats.timings[caller])
+    assert abs(percent(row["cells"][4][0]) - share) <= 0.051
+    assert "Own time" in dom
+
+    # The callee's page: its caller's page, and the calling line there.
+    dom = dump_dom(callee_page)
+    tables = Tables(dom)
+    assert "callees" not in tables.tables
+    (row,) = tables.tables["callers"]
+    assert row["attrs"]["data-calls"] == "60000" and row["attrs"]["data-time-ns"] == time_ns
+    (name_text, name_href), (line_text, line_href) = row["cells"][:2]
+    assert (name_text, line_text) == ("primes_below", "line 18")
+    assert follow(callee_page, name_href)[0] == caller_page
+    target, fragment = follow(callee_page, line_href)
+    assert (target, fragment) == (caller_page, "L18")
+    assert fragment in Tables(dump_dom(target)).ids
+
+
+def test_a_calling_line_link_lands_on_its_row_in_the_browser(primes, dump_dom, tmp_path):
+    # Chromium follows the "line 18" link of is_prime's page: the caller's
+    # page opens with its row 18 as the :target.
+    _, index = primes
+    harness = tmp_path / "follow.html"
+    harness.write_text(FOLLOW_HARNESS % os.path.relpath(link_of(index, "is_prime"),
+                                                        str(tmp_path)))
+    dom = dump_dom(harness, flags=["--allow-file-access-from-files"])
+    start = dom.index('<pre id="result">') + len('<pre id="result">')
+    landed = json.loads(html.unescape(dom[start:dom.index("</pre>", start)]))
+    assert landed["path"] == link_of(index, "primes_below")
+    assert landed["hash"] == "#L18" and landed["target"] == "L18"
+    assert "if is_prime(n):" in landed["text"]
+
+
+FOLLOW_HARNESS = """<!DOCTYPE html>
+<html><body>
+<iframe id="page" src="%s" style="width:800px;height:600px"></iframe>
+<pre id="result"></pre>
+<script>
+var clicked = false;
+document.getElementById("page").addEventListener("load", function () {
+  var frame = this.contentWindow;
+  if (!clicked) {
+    clicked = true;
+    frame.document.querySelector("#callers a[href*='#L']").click();
+    return;
+  }
+  var target = frame.document.querySelector(":target");
+  document.getElementById("result").textContent = JSON.stringify(
+      {path: decodeURIComponent(frame.location.pathname), hash: frame.location.hash,
+       target: target && target.id, text: target && target.textContent});
+});
+</script>
+</body></html>
+"""
+
+
+def test_a_profile_without_edges_reads_as_before(tmp_path, profile, dump_dom):
+    # count_primes calls divides, which is not profiled: no edges, so no own
+    # time, no call tables, and the shares of the totals as before.
+    assert not profile.edges
+    index = write_html(profile, str(tmp_path / "report"))
+    dom = dump_dom(index)
+    assert "Own" not in dom and "data-own-ns" not in dom
+    assert "Share of profiled time</th>" in dom
+    rows = Page(dom).rows
+    total_ns = {row["attrs"]["data-function"]: int(row["attrs"]["data-total-ns"])
+                for row in rows}
+    for row in rows:
+        share = 100.0 * total_ns[row["attrs"]["data-function"]] / sum(total_ns.values())
+        assert abs(percent(row["cells"][-1]) - share) <= 0.051
+    page = dump_dom(link_of(index, "count_primes"))
+    assert Tables(page).tables.keys() == set() and "Own time" not in page

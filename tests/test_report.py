@@ -1,10 +1,19 @@
 """The text report (line_profiler's layout) and `python -m lineprof`."""
+import importlib
 import io
+import os
 import re
+import shutil
+import sys
+
+import pytest
 
 from conftest import run_python
 
+import lineprof
 from lineprof import LineStats, dump_stats, show_text
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "examples")
 
 SOURCE = '''\
 import os
@@ -100,6 +109,147 @@ def test_stripzeros_summarize_and_sort(tmp_path):
     ordered = report(stats, sort=True)
     assert ordered.index("Function: cheap") < ordered.index("Function: handler")
     assert ordered.index("Function: never_called") < ordered.index("Function: cheap")
+
+
+# ---- own time, from the call graph ---------------------------------------------
+
+@pytest.fixture
+def primes_stats(tmp_path, kernprof):
+    """The profile of `kernprof -l examples/primes.py`: primes_below calls
+    is_prime, both profiled."""
+    shutil.copy(os.path.join(EXAMPLES, "primes.py"), str(tmp_path / "primes.py"))
+    result = kernprof("-l", "-q", "primes.py")
+    assert result.returncode == 0, result.stderr
+    stats = lineprof.load_stats(str(tmp_path / "primes.py.lprof"))
+    keys = {key[2]: key for key in stats.timings}
+    assert sorted(keys) == ["is_prime", "primes_below"]
+    return stats, keys
+
+
+def blocks(text):
+    """The functions' blocks of a report, each its lines from "Total time:" on."""
+    lines = text.splitlines()
+    starts = [number for number, line in enumerate(lines) if line.startswith("Total time: ")]
+    return [lines[start:end] for start, end in zip(starts, starts[1:] + [len(lines)])]
+
+
+def block_of(text, name):
+    (block,) = [block for block in blocks(text) if "Function: %s at line" % name in block[2]]
+    return block
+
+
+def own_report(stats, **options):
+    stream = io.StringIO()
+    show_text(stats.timings, stats.unit, stream=stream, edges=stats.edges, **options)
+    return stream.getvalue()
+
+
+def test_a_caller_gets_its_own_time_line_a_leaf_does_not(primes_stats):
+    stats, keys = primes_stats
+    caller, leaf = keys["primes_below"], keys["is_prime"]
+    (edge,) = stats.edges
+    assert edge[0] == caller and edge[2] == leaf
+    calls, edge_time = stats.edges[edge]
+    assert calls == 60000                             # primes_below(60000)
+    text = own_report(stats, output_unit=1e-6)
+
+    # The caller: line_profiler's three lines, then its own time and the
+    # time of its profiled callees, which add up to its total.
+    block = block_of(text, "primes_below")
+    total = stats.total_time(caller)
+    own = stats.own_time(caller)
+    assert block[0] == "Total time: %g s" % total
+    assert block[1] == "File: %s" % caller[0]
+    assert block[2] == "Function: primes_below at line 14"
+    assert block[3] == ("Own time: %g s (excluding %g s in the profiled functions it called)"
+                        % (own, edge_time * stats.unit))
+    assert 0 < own < total
+    assert abs(own + edge_time * stats.unit - total) < 1e-9
+    assert block[4] == "" and block[5] == HEADER and block[6] == "=" * len(HEADER)
+    # The calling line's time holds the callee's calls.
+    calling_line = {lineno: time for lineno, _, time in stats.timings[caller]}[edge[1]]
+    assert calling_line >= edge_time
+
+    # The leaf: line_profiler's header as it was.
+    block = block_of(text, "is_prime")
+    assert block[0] == "Total time: %g s" % stats.total_time(leaf)
+    assert block[1:4] == ["File: %s" % leaf[0], "Function: is_prime at line 4", ""]
+    assert block[4] == HEADER
+    assert text.count("Own time: ") == 1
+
+    # The rows are the same with the call graph as without it.
+    without = report(stats, output_unit=1e-6)
+    assert [line for line in text.splitlines() if not line.startswith("Own time: ")] \
+        == without.splitlines()
+
+
+RECURSIVE = """\
+def fact(n):
+    if n <= 1:
+        return 1
+    return n * fact(n - 1)
+
+
+def outer():
+    total = 0
+    for _ in range(20):
+        total += fact(30)
+    return total
+"""
+
+
+def test_direct_recursion_alone_adds_no_own_time_line(tmp_path, monkeypatch):
+    # fact's recursive calls are edges with calls but no time (the outer
+    # frame is paused meanwhile): its own time is its total, as the header.
+    (tmp_path / "recursive_module.py").write_text(RECURSIVE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("recursive_module")
+    del sys.modules["recursive_module"]
+    profiler = lineprof.LineProfiler(module.fact, module.outer)
+    profiler.runcall(module.outer)
+    stats = profiler.get_stats()
+    keys = {key[2]: key for key in stats.timings}
+    assert stats.edges[(keys["fact"], 4, keys["fact"])] == (20 * 29, 0)
+    assert stats.own_time(keys["fact"]) == stats.total_time(keys["fact"])
+    text = own_report(stats)
+    assert not any(line.startswith("Own time") for line in block_of(text, "fact"))
+    assert block_of(text, "outer")[3].startswith(
+        "Own time: %g s (excluding " % stats.own_time(keys["outer"]))
+
+
+def test_a_profile_without_edges_has_line_profilers_headers(primes_stats):
+    stats, _ = primes_stats
+    old = LineStats(stats.timings, stats.unit)        # as an older file or line_profiler's
+    for options in ({}, {"sort": True}, {"details": False, "summarize": True},
+                    {"summarize": True, "stripzeros": True}):
+        text = own_report(old, **options)
+        assert "Own time" not in text
+        assert text == report(old, **options)
+    stream = io.StringIO()
+    old.print(stream=stream)
+    assert "Own time" not in stream.getvalue()
+
+
+def test_summary_keeps_line_profilers_lines_with_edges(primes_stats):
+    # --summarize stays one line_profiler line per function, its total time.
+    stats, keys = primes_stats
+    summary = own_report(stats, details=False, summarize=True).splitlines()
+    assert summary[2:] == ["%6.2f seconds - %s:%s - %s" % (stats.total_time(key), *key)
+                           for key in sorted(stats.timings)]
+    assert summary == report(stats, details=False, summarize=True).splitlines()
+
+
+def test_own_time_line_follows_the_missing_source_notice(primes_stats, tmp_path):
+    stats, keys = primes_stats
+    os.remove(str(tmp_path / "primes.py"))
+    (block,) = [block for block in blocks(own_report(stats))
+                if any(line.startswith("Own time: ") for line in block)]
+    assert block[0] == "Total time: %g s" % stats.total_time(keys["primes_below"])
+    assert block[1] == ""
+    assert block[2] == "Could not find file %s" % keys["primes_below"][0]
+    notice_end = block.index("Continuing without the function's contents.")
+    assert block[notice_end + 1].startswith("Own time: %g s (excluding "
+                                            % stats.own_time(keys["primes_below"]))
 
 
 # ---- the viewer ----------------------------------------------------------------
