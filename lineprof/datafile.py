@@ -12,9 +12,16 @@ lineprof's own format (never unpickled, safe to open from anywhere):
          "line": 3,                co_firstlineno
          "name": "main",           co_qualname (3.11+) or co_name
          "code_hash": "ab12...",   hash of the function's source, or null
-         "lines": [[lineno, hits, time], ...]}]}
+         "calls": 12,              frames started, or null (optional)
+         "lines": [[lineno, hits, time], ...],
+         "callers": [[function, lineno, calls, time], ...]}]}
+                                   optional: the calls from line lineno of
+                                   functions[function] and the part of that
+                                   line's time they took (LineStats.edges)
 
-A reader refuses a version newer than its own with a clear error.
+A reader refuses a version newer than its own with a clear error. Keys a
+reader does not know are ignored, so that "callers" (added within format 1)
+is simply absent from older files and skipped by older readers.
 
 line_profiler's .lprof files are pickles of its LineStats. They are read with
 an unpickler that resolves no name but that class (mapped to a harmless
@@ -43,8 +50,15 @@ class LprofFormatError(ValueError):
 
 def dump_stats(stats, filename):
     """Writes stats to filename atomically: a reader never sees half a file."""
+    keys = sorted(stats.timings)
+    index = {key: i for i, key in enumerate(keys)}
+    callers = {}
+    for (caller, lineno, callee), (calls, time) in sorted(stats.edges.items()):
+        if caller in index and callee in index:
+            callers.setdefault(callee, []).append([index[caller], lineno, calls, time])
     functions = []
-    for (file, line, name), lines in sorted(stats.timings.items()):
+    for key in keys:
+        (file, line, name), lines = key, stats.timings[key]
         functions.append({
             "file": file,
             "line": line,
@@ -53,18 +67,48 @@ def dump_stats(stats, filename):
             "calls": stats.calls.get((file, line, name)),
             "lines": [[lineno, hits, time] for lineno, hits, time in lines],
         })
+        if key in callers:
+            functions[-1]["callers"] = callers[key]
     document = {"unit": stats.unit, "metadata": stats.metadata, "functions": functions}
     payload = MAGIC + b"%d\n" % FORMAT_VERSION + json.dumps(
         document, separators=(",", ":"), default=str).encode("utf-8")
     write_atomically(filename, payload)
 
 
+_FALLBACK_UMASK = []     # read once, where /proc/self/status has no Umask line
+
+
+def current_umask():
+    """The process's umask, read without changing it: from /proc/self/status
+    (Linux 4.7+). Elsewhere os.umask() must set it to read it, which another
+    thread creating a file at that moment would see: that is done once and
+    the value kept."""
+    try:
+        with open("/proc/self/status", "rb") as stream:
+            for line in stream:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    if not _FALLBACK_UMASK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+        _FALLBACK_UMASK.append(mask)
+    return _FALLBACK_UMASK[0]
+
+
 def write_atomically(filename, payload):
-    """Writes bytes through a temporary file in the same folder and a rename."""
+    """Writes bytes through a temporary file in the same folder and a rename.
+    The file gets the mode that open() would give it (0o666 less the umask),
+    not mkstemp's private 0o600."""
     folder = os.path.dirname(os.path.abspath(filename))
     descriptor, temporary = tempfile.mkstemp(
         prefix="." + os.path.basename(filename) + ".", suffix=".tmp", dir=folder)
     try:
+        try:
+            os.fchmod(descriptor, 0o666 & ~current_umask())
+        except OSError:
+            pass        # a file system without modes: the file stays as made
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(payload)
             stream.flush()
@@ -149,6 +193,7 @@ def _stats_from_document(document):
     timings = {}
     code_hashes = {}
     calls = {}
+    keys = []
     for function in functions:
         _check(isinstance(function, dict), "a function is not an object")
         key = (function["file"], function["line"], function["name"])
@@ -166,11 +211,22 @@ def _stats_from_document(document):
                    and min(row) >= 0, "bad line row %r" % (row,))
             rows.append(tuple(row))
         timings[key] = rows
+        keys.append(key)
         if code_hash is not None:
             code_hashes[key] = code_hash
         if call_count is not None:
             calls[key] = call_count
-    return LineStats(timings, float(unit), code_hashes, metadata, calls)
+    edges = {}
+    for function, callee in zip(functions, keys):
+        callers = function.get("callers", [])
+        _check(isinstance(callers, list), "callers is not a list")
+        for row in callers:
+            _check(isinstance(row, list) and len(row) == 4 and all(_is_int(v) for v in row)
+                   and min(row) >= 0 and row[0] < len(keys), "bad caller row %r" % (row,))
+            edge = (keys[row[0]], row[1], callee)
+            old_calls, old_time = edges.get(edge, (0, 0))
+            edges[edge] = (old_calls + row[2], old_time + row[3])
+    return LineStats(timings, float(unit), code_hashes, metadata, calls, edges)
 
 
 class _PickledLineStats:
