@@ -94,7 +94,7 @@ def show_report(stats, options, stream=None):
             rich_report.show_rich(stats.timings, stats.unit, output_unit=options.unit,
                                   stream=stream, stripzeros=options.skip_zero,
                                   sort=getattr(options, "sort", False),
-                                  summarize=options.summarize)
+                                  summarize=options.summarize, edges=stats.edges)
             return
         sys.stderr.write("lineprof: --rich needs the 'rich' package (pip install rich); "
                          "showing plain text\n")

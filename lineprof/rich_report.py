@@ -56,7 +56,7 @@ def _syntax_theme():
     return ANSISyntaxTheme(styles)
 
 
-def _function_table(filename, start_lineno, name, timings, unit, output_unit):
+def _function_table(filename, start_lineno, name, timings, unit, output_unit, callee_time=0):
     from rich.syntax import Syntax
     from rich.table import Table
     from rich.text import Text
@@ -68,6 +68,8 @@ def _function_table(filename, start_lineno, name, timings, unit, output_unit):
     title = Text.assemble(("Function: ", "bold"), (name, "bold cyan"),
                           " at line %d   " % start_lineno, ("File: ", "bold"), filename,
                           "   Total time: %g s" % (total_time * unit))
+    if callee_time > 0:     # as the text report's "Own time:" line
+        title.append("   Own time: %g s" % (max(0, total_time - callee_time) * unit))
     table = Table(title=title, title_justify="left", expand=False, show_edge=False,
                   header_style="bold")
     for header in ("Line #", "Hits", "Time", "Per Hit", "% Time"):
@@ -91,8 +93,12 @@ def _function_table(filename, start_lineno, name, timings, unit, output_unit):
 
 
 def show_rich(timings, unit, output_unit=None, stream=None, stripzeros=False, sort=False,
-              summarize=False):
-    """Prints the report of every function in timings with rich."""
+              summarize=False, edges=None):
+    """Prints the report of every function in timings with rich; with the
+    call graph (edges), a function that called profiled functions shows its
+    own time too."""
+    from lineprof.text_report import callee_times_of
+    callee_times = callee_times_of(edges)
     stream = sys.stdout if stream is None else stream
     console = _console(stream)
     console.print("Timer unit: %g s" % (output_unit or unit))
@@ -104,7 +110,8 @@ def show_rich(timings, unit, output_unit=None, stream=None, stripzeros=False, so
         if stripzeros and not any(hits for _, hits, _ in lines):
             continue
         console.print()
-        console.print(_function_table(filename, start_lineno, name, lines, unit, output_unit))
+        console.print(_function_table(filename, start_lineno, name, lines, unit, output_unit,
+                                      callee_times.get((filename, start_lineno, name), 0)))
     if summarize:
         console.print()
         for (filename, start_lineno, name), lines in ordered:

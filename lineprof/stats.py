@@ -156,7 +156,8 @@ class LineStats:
         """Writes the text report (see lineprof.text_report.show_text)."""
         from lineprof.text_report import show_text
         show_text(self.timings, self.unit, output_unit=output_unit, stream=stream,
-                  stripzeros=stripzeros, details=details, summarize=summarize, sort=sort)
+                  stripzeros=stripzeros, details=details, summarize=summarize, sort=sort,
+                  edges=self.edges)
 
     def to_file(self, filename):
         """Writes the data as a .lprof file, atomically."""

@@ -85,7 +85,7 @@ def _own_time_line(total_seconds, callee_seconds):
         own, callee_seconds)
 
 
-def _callee_times(edges):
+def callee_times_of(edges):
     """{caller key: time of its calls to profiled functions, in the unit}
     (0 for a function whose only profiled calls are direct recursion, which
     takes none of its calling line's time: its own time is its total)."""
@@ -151,7 +151,7 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, deta
     the call graph of LineStats.edges, adds each calling function's own time
     to its header (without it, the report is line_profiler's)."""
     del rich
-    callee_times = _callee_times(edges)
+    callee_times = callee_times_of(edges)
     stream = sys.stdout if stream is None else stream
     stream.write("Timer unit: %g s\n\n" % (output_unit or unit))
     if sort:

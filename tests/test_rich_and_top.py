@@ -68,6 +68,40 @@ def test_rich_report_off_a_terminal_has_the_numbers_and_no_colour(tmp_path, kern
     assert "Function: slow at line 1" in result.stdout
 
 
+NESTED = '''\
+@profile
+def inner(n):
+    return sum(range(n))
+
+
+@profile
+def outer():
+    return [inner(400) for _ in range(300)]
+
+
+outer()
+'''
+
+
+def test_rich_report_shows_own_time_for_a_function_that_called_profiled_ones(tmp_path, kernprof):
+    pytest.importorskip("rich")
+    write(tmp_path, "nested.py", NESTED)
+    assert kernprof("-l", "nested.py").returncode == 0
+    result = run_python(["-m", "lineprof", "-r", "nested.py.lprof"], tmp_path,
+                        env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    # A table's title wraps to the table's width: each title runs from its
+    # "Function:" to its header row.
+    titles = {block.split()[0]: " ".join(block.split("Line #")[0].split())
+              for block in result.stdout.split("Function: ")[1:]}
+    assert "Own time:" in titles["outer"] and "Own time:" not in titles["inner"]
+    outer_title = titles["outer"]
+    import lineprof
+    stats = lineprof.load_stats(str(tmp_path / "nested.py.lprof"))
+    key = next(key for key in stats.timings if key[2] == "outer")
+    assert outer_title.split("Own time:")[1].split()[0] == "%g" % stats.own_time(key)
+
+
 def run_in_terminal(args, cwd, env):
     """Runs python ARGS with a pseudo-terminal as stdout; returns its output."""
     controller, terminal = pty.openpty()
