@@ -184,6 +184,12 @@ def _stem(path):
 
 def _run_show(stats, options):
     show_report(stats, options)
+    _say_if_empty(stats, options)
+
+
+def _say_if_empty(stats, options):
+    """One line on stderr when what was read holds nothing to show or export
+    (the report or file is still made)."""
     if not stats.timings:
         sys.stderr.write("lineprof: %s holds no profiled function: the run that wrote it "
                          "profiled nothing\n" % _files_text(options.files))
@@ -201,6 +207,7 @@ def _run_html(stats, options):
     index = write_html(stats, options.outfile or "lineprof_html", title=options.title,
                        output_unit=options.unit)
     print("Wrote the HTML report to %s" % index)
+    _say_if_empty(stats, options)
 
 
 def _run_callgrind(stats, options):
@@ -208,6 +215,7 @@ def _run_callgrind(stats, options):
     outfile = options.outfile or "callgrind.out.%s" % _stem(options.files[0])
     write_callgrind(stats, outfile)
     print("Wrote %s" % outfile)
+    _say_if_empty(stats, options)
 
 
 def _run_pstats(stats, options):
@@ -215,6 +223,7 @@ def _run_pstats(stats, options):
     outfile = options.outfile or "%s.prof" % _stem(options.files[0])
     write_pstats(stats, outfile)
     print("Wrote %s" % outfile)
+    _say_if_empty(stats, options)
 
 
 def _run_json(stats, options):
@@ -242,7 +251,8 @@ COMMANDS = {
     "show": (_show_parser, _run_show, "print the line-by-line report (the default)"),
     "html": (_html_parser, _run_html, "write a static HTML report"),
     "callgrind": (_callgrind_parser, _run_callgrind, "export for KCacheGrind/QCacheGrind"),
-    "pstats": (_pstats_parser, _run_pstats, "export per-function totals for pstats/snakeviz"),
+    "pstats": (_pstats_parser, _run_pstats,
+               "export per-function totals and calls for pstats/snakeviz/gprof2dot"),
     "json": (_json_parser, _run_json, "export as JSON"),
     "merge": (_merge_parser, _run_merge, "sum profiles into one .lprof"),
 }

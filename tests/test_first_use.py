@@ -282,6 +282,14 @@ def test_the_viewer_says_when_a_file_holds_nothing(tmp_path):
     assert result.returncode == 0
     assert only_line(result.stderr) == ("lineprof: no profiled function ran in the run that "
                                         "wrote zero.lprof")
+    # The exports are written (pstats and callgrind can load them) and say so too.
+    for command in ("pstats", "callgrind", "html"):
+        result = run_python(["-m", "lineprof", command, "empty.lprof", "-o", "out." + command],
+                            tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / ("out." + command)).exists()
+        assert only_line(result.stderr) == ("lineprof: empty.lprof holds no profiled function: "
+                                            "the run that wrote it profiled nothing")
 
 
 # ---- 5. -r leaves plain source in the terminal's own colour --------------------
