@@ -84,10 +84,9 @@ def pstats_dict(stats):
     call graph of stats."""
     unit = stats.unit
     totals = {key: sum(time for _, _, time in lines) for key, lines in stats.timings.items()}
-    # Per function: the time of the profiled calls its lines made, the calls
-    # and time of its callers ({caller: [calls, time]}, all caller lines
-    # summed), and the calls it made of itself.
-    callees_time = dict.fromkeys(totals, 0)
+    own_times = stats.own_times()
+    # Per function: the calls and time of its callers ({caller: [calls,
+    # time]}, all caller lines summed), and the calls it made of itself.
     incoming = {key: {} for key in totals}
     self_calls = dict.fromkeys(totals, 0)
     for (caller, _, callee), (calls, time) in stats.edges.items():
@@ -95,7 +94,6 @@ def pstats_dict(stats):
             # lineprof's edges join profiled functions; a key without an
             # entry would be a caller that snakeviz fails to look up.
             continue
-        callees_time[caller] += time
         counts = incoming[callee].setdefault(caller, [0, 0])
         counts[0] += calls
         counts[1] += time
@@ -106,9 +104,7 @@ def pstats_dict(stats):
     for key, lines in stats.timings.items():
         known = key in stats.calls
         calls = stats.calls[key] if known else estimated_calls(lines)
-        # As LineStats.own_time: the tracer's rounding can make it a few ns
-        # below zero.
-        own = max(0.0, (totals[key] - callees_time[key]) * unit)
+        own = own_times[key]
         result[key] = (max(0, calls - self_calls[key]), calls, own, totals[key] * unit,
                        _callers(incoming[key], own, totals[key], calls if known else None, unit))
     if not result:
