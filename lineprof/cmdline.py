@@ -46,12 +46,15 @@ def positive_int(text):
     return value
 
 
-def add_report_options(parser, default_unit, unit_help):
-    """The options of the report that kernprof and the viewer share."""
+def add_report_options(parser, default_unit, unit_help, viewer=False):
+    """The options of the report that kernprof and the viewer share; the
+    viewer also has line_profiler's viewer's short flags -m and -c (kernprof's
+    -m names a module, its -c code)."""
     parser.add_argument("-u", "--unit", type=positive_float, default=default_unit, help=unit_help)
     parser.add_argument("-z", "--skip-zero", action="store_true",
                         help="hide functions that were never called")
-    parser.add_argument("--summarize", action="store_true",
+    parser.add_argument(*(("-m", "--summarize") if viewer else ("--summarize",)),
+                        action="store_true",
                         help="end the report with one line per function: its total time")
     parser.add_argument("-r", "--rich", action="store_true",
                         help="colour and syntax highlighting with 'rich' when it is installed "
@@ -59,7 +62,7 @@ def add_report_options(parser, default_unit, unit_help):
                              "or NO_COLOR is set)")
     parser.add_argument("--top", type=positive_int, metavar="N",
                         help="show only the N lines with the most time, across all functions")
-    parser.add_argument("--config", metavar="FILE",
+    parser.add_argument(*(("-c", "--config") if viewer else ("--config",)), metavar="FILE",
                         help="read defaults from [tool.lineprof] in this TOML file "
                              "(default: the nearest pyproject.toml)")
     parser.add_argument("--no-config", action="store_true",
@@ -119,8 +122,8 @@ def _show_parser():
     parser = _parser("show", "Print the line-by-line report of .lprof files (several files "
                              "are summed).", "show")
     add_report_options(parser, DEFAULT_UNIT, "unit of the times shown, in seconds "
-                                             "(default: 1e-6)")
-    parser.add_argument("--sort", action="store_true",
+                                             "(default: 1e-6)", viewer=True)
+    parser.add_argument("-t", "--sort", action="store_true",
                         help="order functions by total time")
     return parser
 
@@ -263,6 +266,7 @@ Commands (each has --help):
 %s
 
 Without a command, the files are shown (as 'show' does).
+-V, --version prints lineprof's version.
 """ % "\n".join("  %-10s %s" % (name, line) for name, (_, _, line) in COMMANDS.items())
 
 
@@ -288,6 +292,10 @@ def _main(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["-h"], ["--help"]):
         sys.stdout.write(OVERVIEW)
+        return 0
+    if argv[:1] in (["-V"], ["--version"]):
+        from lineprof import __version__
+        sys.stdout.write("lineprof %s\n" % __version__)
         return 0
     if not argv:
         sys.stderr.write("lineprof: no profile given (see 'python -m lineprof --help')\n")

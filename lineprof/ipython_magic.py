@@ -1,7 +1,10 @@
-"""The IPython magics %lprun and %%lprun, registered by ``%load_ext lineprof``.
+"""The IPython magics %lprun, %%lprun and %%lprun_all, registered by
+``%load_ext lineprof``.
 
     %lprun -f FUNC [-f FUNC2 ...] [-m MODULE ...] [options] statement
     %%lprun -f FUNC [-m MODULE ...] [options]
+    cell body
+    %%lprun_all [-p] [-t] [options]
     cell body
 
 %lprun runs one statement, %%lprun the cell body, in the user's namespace
@@ -20,7 +23,15 @@ Options:
   -u UNIT    show times in UNIT seconds (e.g. 1e-3 for milliseconds; default
              1e-6, as kernprof -v and python -m lineprof show them).
 
-At least one -f or -m is needed. Options come before the statement, which is
+%%lprun_all profiles the cell itself, as line_profiler's does: its top-level
+code (reported as the function ``<lprof_cell>``) and, unless -p is given,
+the functions and methods defined in it. It takes -D, -T, -r, -z and -u as
+above, and:
+  -p         profile the top-level code only, not the functions defined in it.
+  -t         store the cell's total time in seconds in ``_total_time_taken``
+             in the user's namespace.
+
+For %lprun, at least one -f or -m is needed. Options come before the statement, which is
 run as written; ``--`` ends the options if the statement itself starts with
 a minus sign. Option values may be quoted ("my file.lprof"). If the code
 raises SystemExit or KeyboardInterrupt, the profile collected until then is
@@ -50,8 +61,20 @@ def _make_magics_class():
     # does not need it.
     from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+    from IPython.core.magic import cell_magic
+
     @magics_class
     class LineProfilerMagics(Magics):
+        @cell_magic
+        def lprun_all(self, line, cell):
+            """Profiles the whole cell line by line: its top-level code and the
+            functions defined in it (only the top level with -p).
+
+            %%lprun_all [-p] [-t] [-D FILE] [-T FILE] [-r] [-z] [-u UNIT]
+
+            See `lineprof.ipython_magic` for the options."""
+            return run_lprun_all(self.shell, line, cell)
+
         @line_cell_magic
         def lprun(self, line, cell=None):
             """Profiles a statement (%lprun) or a cell (%%lprun) line by line.
@@ -65,7 +88,7 @@ def _make_magics_class():
     return LineProfilerMagics
 
 
-def split_options(line):
+def split_options(line, flags=_FLAGS, valued=_VALUED, magic="%lprun"):
     """Splits the magic's line into ({letter: [values]}, statement).
 
     The statement is the rest of the line exactly as typed: IPython's
@@ -84,19 +107,19 @@ def split_options(line):
         letters = match.group(1)[1:]
         while letters:
             letter, letters = letters[0], letters[1:]
-            if letter in _FLAGS:
+            if letter in flags:
                 options.setdefault(letter, []).append(True)
-            elif letter in _VALUED:
+            elif letter in valued:
                 if not letters:     # the value is the next argument: -f func
                     value = _ARGUMENT.match(line, position)
                     if not value:
-                        raise UsageError("%%lprun: option -%s needs a value" % letter)
+                        raise UsageError("%s: option -%s needs a value" % (magic, letter))
                     letters, position = value.group(1), value.end()
                 options.setdefault(letter, []).append(_unquoted(letters))
                 letters = ""
             else:
-                raise UsageError("%%lprun: unknown option -%s (options: -f -m -D -T -r -s -z -u)"
-                                 % letter)
+                known = " ".join("-" + name for name in valued + flags)
+                raise UsageError("%s: unknown option -%s (options: %s)" % (magic, letter, known))
     return options, line[position:].strip()
 
 
@@ -109,7 +132,6 @@ def _unquoted(text):
 def run_lprun(shell, line, cell=None):
     """Does the work of %lprun / %%lprun; returns the profiler if -r is given."""
     from IPython.core.error import UsageError
-    from IPython.display import display
 
     options, statement = split_options(line)
     if not options.get("f") and not options.get("m"):
@@ -124,16 +146,7 @@ def run_lprun(shell, line, cell=None):
         code = statement
     else:
         raise UsageError("%lprun: no statement to run (usage: %lprun -f FUNC statement)")
-    from lineprof.cmdline import DEFAULT_UNIT
-    output_unit = DEFAULT_UNIT
-    if options.get("u"):
-        try:
-            output_unit = float(options["u"][-1])
-        except ValueError:
-            output_unit = 0.0
-        if not output_unit > 0:
-            raise UsageError("%%lprun: -u needs a positive number of seconds, not %r"
-                             % options["u"][-1])
+    output_unit = _output_unit(options, "%lprun")
 
     profiler = LineProfiler()
     global_ns, local_ns = shell.user_global_ns, shell.user_ns
@@ -158,8 +171,33 @@ def run_lprun(shell, line, cell=None):
                              % (module_name, type(error).__name__, error)) from None
         profiler.add_module(module)
 
+    _run_and_report(profiler, code, shell, options, output_unit, "%lprun")
+    return profiler if options.get("r") else None
+
+
+def _output_unit(options, magic):
+    """The -u option's unit, or the default one."""
+    from IPython.core.error import UsageError
+    from lineprof.cmdline import DEFAULT_UNIT
+    if not options.get("u"):
+        return DEFAULT_UNIT
     try:
-        profiler.runctx(code, global_ns, local_ns)
+        output_unit = float(options["u"][-1])
+    except ValueError:
+        output_unit = 0.0
+    if not output_unit > 0:
+        raise UsageError("%s: -u needs a positive number of seconds, not %r"
+                         % (magic, options["u"][-1]))
+    return output_unit
+
+
+def _run_and_report(profiler, code, shell, options, output_unit, magic):
+    """Runs code in the user's namespace under profiler, shows the report
+    and writes the files of -D and -T; returns the report's stats."""
+    from IPython.core.error import UsageError
+    from IPython.display import display
+    try:
+        profiler.runctx(code, shell.user_global_ns, shell.user_ns)
     except (SystemExit, KeyboardInterrupt) as error:
         # The profile up to here is what the user wants to see.
         print("*** %s exception caught in code being profiled." % type(error).__name__)
@@ -167,6 +205,7 @@ def run_lprun(shell, line, cell=None):
     report = LineProfileReport(profiler.get_stats(), output_unit=output_unit,
                                stripzeros=bool(options.get("s") or options.get("z")))
     display(report)
+    filename = None
     try:
         if options.get("D"):
             filename = options["D"][-1]
@@ -178,8 +217,48 @@ def run_lprun(shell, line, cell=None):
                 stream.write(report.text())
             print("*** Profile printout saved to text file %r." % filename)
     except OSError as error:
-        raise UsageError("%%lprun: could not write %s: %s" % (filename, error)) from None
+        raise UsageError("%s: could not write %s: %s" % (magic, filename, error)) from None
+    return report.stats
+
+
+# The name of the cell's top-level code in the report, as line_profiler's.
+CELL_FUNCTION_NAME = "<lprof_cell>"
+_CO_OPTIMIZED = 0x1
+
+
+def run_lprun_all(shell, line, cell):
+    """Does the work of %%lprun_all; returns the profiler if -r is given."""
+    from IPython.core.error import UsageError
+    options, rest = split_options(line, flags="rzpt", valued="DTu", magic="%%lprun_all")
+    if rest:
+        raise UsageError("%%%%lprun_all: the magic's line takes options only, not %r" % rest)
+    output_unit = _output_unit(options, "%%lprun_all")
+    source = shell.transform_cell(cell)
+    code = compile(source, shell.compile.cache(source, shell.execution_count), "exec")
+    code = code.replace(co_name=CELL_FUNCTION_NAME)
+    if hasattr(code, "co_qualname"):
+        code = code.replace(co_qualname=CELL_FUNCTION_NAME)
+    profiler = LineProfiler()
+    profiler.add_function(code)
+    if not options.get("p"):
+        for function in _functions_defined_in(code):
+            profiler.add_function(function)
+    stats = _run_and_report(profiler, code, shell, options, output_unit, "%%lprun_all")
+    if options.get("t"):
+        key = next(key for key in stats.timings if key[2] == CELL_FUNCTION_NAME)
+        shell.user_ns["_total_time_taken"] = stats.total_time(key)
     return profiler if options.get("r") else None
+
+
+def _functions_defined_in(code):
+    """The code objects of the functions and methods that code defines, at
+    any depth (inside classes and other functions); not lambdas or
+    comprehensions, which have no statements of their own to profile."""
+    for constant in code.co_consts:
+        if isinstance(constant, type(code)):
+            if constant.co_flags & _CO_OPTIMIZED and not constant.co_name.startswith("<"):
+                yield constant
+            yield from _functions_defined_in(constant)
 
 
 class LineProfileReport:

@@ -95,6 +95,27 @@ def callee_times_of(edges):
     return times
 
 
+class _Escaping:
+    """A text stream's write() that escapes (\\u2200) what the stream's
+    encoding cannot hold, as line_profiler does, instead of raising
+    UnicodeEncodeError (PYTHONIOENCODING=ascii, a C locale)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        try:
+            self.stream.write(text)
+        except UnicodeEncodeError:
+            encoding = getattr(self.stream, "encoding", None) or "ascii"
+            self.stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _escaping(stream):
+    stream = sys.stdout if stream is None else stream
+    return stream if isinstance(stream, _Escaping) else _Escaping(stream)
+
+
 def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None,
               stream=None, stripzeros=False, details=True, summarize=False, sort=False,
               rich=False, callee_time=None):
@@ -102,7 +123,7 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
     its time (in unit) spent in the profiled functions it called, adds the
     "Own time" line when given (None: line_profiler's header only)."""
     del summarize, sort, rich     # accepted for line_profiler compatibility
-    stream = sys.stdout if stream is None else stream
+    stream = _escaping(stream)
     total_hits = sum(hits for _, hits, _ in timings)
     total_time = sum(time for _, _, time in timings)
     if stripzeros and total_hits == 0:
@@ -152,7 +173,7 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, deta
     to its header (without it, the report is line_profiler's)."""
     del rich
     callee_times = callee_times_of(edges)
-    stream = sys.stdout if stream is None else stream
+    stream = _escaping(stream)
     stream.write("Timer unit: %g s\n\n" % (output_unit or unit))
     if sort:
         ordered = sorted(stats.items(), key=lambda item: sum(t for _, _, t in item[1]))

@@ -1,4 +1,6 @@
-"""%lprun and %%lprun in a real IPython shell."""
+"""%lprun, %%lprun and %%lprun_all in a real IPython shell."""
+import sys
+
 import pytest
 
 pytest.importorskip("IPython")
@@ -198,3 +200,49 @@ def test_import_lineprof_does_not_need_ipython(tmp_path):
                "import lineprof, lineprof.ipython_magic; print('imported')")
     result = run_python(["-c", blocked], tmp_path)
     assert result.returncode == 0 and result.stdout.strip() == "imported", result.stderr
+
+
+CELL = ("x = 1\n"
+        "class C:\n"
+        "    def m(self):\n"
+        "        return [i for i in range(3)]\n"
+        "def g():\n"
+        "    return C().m()\n"
+        "y = len(g()) + x\n")
+
+
+def test_lprun_all_profiles_the_cell_and_the_functions_it_defines(ip, capsys):
+    profiler = ip.run_cell_magic("lprun_all", "-r -t", CELL)
+    output = capsys.readouterr().out
+    assert ip.user_ns["y"] == 4
+    assert "Function: <lprof_cell> at line 1" in output
+    assert row_hits(output, "y = len(g()) + x") == 1
+    # The functions' lines, in their own blocks (the cell's block lists them too).
+    method = "C.m" if sys.version_info >= (3, 11) else "m"     # qualified names are 3.11+
+    for function, line in (("g", "return C().m()"), (method, "return [i for i in range(3)]")):
+        block = output.split("Function: %s at line" % function)[1].split("Total time:")[0]
+        assert row_hits(block, line) == 1
+    names = {key[2] for key in profiler.get_stats().timings}
+    assert names == {"<lprof_cell>", method, "g"}
+    stats = profiler.get_stats()
+    [cell] = [key for key in stats.timings if key[2] == "<lprof_cell>"]
+    assert ip.user_ns["_total_time_taken"] == stats.total_time(cell) > 0
+    # The cell called g, which called C.m: the call graph says so.
+    assert {(caller[2], callee[2]) for caller, _, callee in stats.edges} == {
+        ("<lprof_cell>", "g"), ("g", method)}
+
+
+def test_lprun_all_p_profiles_the_top_level_only(ip, capsys):
+    profiler = ip.run_cell_magic("lprun_all", "-p -r", CELL)
+    assert {key[2] for key in profiler.get_stats().timings} == {"<lprof_cell>"}
+    output = capsys.readouterr().out
+    assert row_hits(output, "y = len(g()) + x") == 1
+
+
+def test_lprun_all_usage_errors(ip):
+    with pytest.raises(UsageError, match="-u needs a positive number"):
+        ip.run_cell_magic("lprun_all", "-u fast", "x = 1\n")
+    with pytest.raises(UsageError, match="unknown option -f"):
+        ip.run_cell_magic("lprun_all", "-f f", "x = 1\n")
+    with pytest.raises(UsageError, match="options only"):
+        ip.run_cell_magic("lprun_all", "x = 1", "x = 1\n")

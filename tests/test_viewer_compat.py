@@ -1,0 +1,83 @@
+"""The viewer (python -m lineprof) as line_profiler 5.1's users type it."""
+import runpy
+import sys
+
+import pytest
+
+import lineprof
+from conftest import run_python
+from test_kernprof import write
+
+PROGRAM = '''\
+@profile
+def slow():
+    total = 0
+    for i in range(2000):
+        total += i
+    return total
+
+
+@profile
+def never():
+    return "\u2200 x \u2208 \u211d"
+
+
+slow()
+'''
+
+
+@pytest.fixture
+def profiled(tmp_path, kernprof):
+    write(tmp_path, "prog.py", PROGRAM)
+    result = kernprof("-l", "prog.py")
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "prog.py.lprof"
+
+
+def test_short_flags_bundled_as_line_profilers_viewer(profiled, tmp_path):
+    # -m summarize, -t sort, -z skip zero: -rmtz as its README shows (rich
+    # is plain text off a terminal).
+    bundled = run_python(["-m", "lineprof", "-mtz", "prog.py.lprof"], tmp_path)
+    spelled = run_python(["-m", "lineprof", "--summarize", "--sort", "--skip-zero",
+                          "prog.py.lprof"], tmp_path)
+    assert bundled.returncode == 0, bundled.stderr
+    assert bundled.stdout == spelled.stdout
+    assert "Function: slow" in bundled.stdout and "Function: never" not in bundled.stdout
+    assert bundled.stdout.rstrip().splitlines()[-1].endswith(" - slow")    # the summary
+    assert run_python(["-m", "lineprof", "-rmtz", "prog.py.lprof"], tmp_path).returncode == 0
+
+
+def test_c_names_the_configuration(profiled, tmp_path):
+    (tmp_path / "conf.toml").write_text("[tool.lineprof]\nunit = 1e-3\n")
+    result = run_python(["-m", "lineprof", "-c", "conf.toml", "prog.py.lprof"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Timer unit: 0.001 s")
+
+
+def test_version():
+    for flag in ("-V", "--version"):
+        result = run_python(["-m", "lineprof", flag], ".")
+        assert result.returncode == 0
+        assert result.stdout == "lineprof %s\n" % lineprof.__version__
+
+
+def test_the_viewer_through_runpy_returns(profiled, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["lineprof", str(profiled)])
+    runpy.run_module("lineprof", run_name="__main__")     # no SystemExit(0)
+    assert "Function: slow" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "argv", ["lineprof", str(profiled) + ".missing"])
+    with pytest.raises(SystemExit) as failure:
+        runpy.run_module("lineprof", run_name="__main__")
+    assert failure.value.code == 1
+
+
+def test_a_source_the_output_cannot_encode_is_escaped(profiled, tmp_path):
+    result = run_python(["-m", "lineprof", "prog.py.lprof"], tmp_path,
+                        env={"PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0, result.stderr
+    assert 'return "\\u2200 x \\u2208 \\u211d"' in result.stdout
+    # kernprof -v writes the same report.
+    verbose = run_python(["-m", "kernprof", "-l", "-v", "prog.py"], tmp_path,
+                         env={"PYTHONIOENCODING": "ascii"})
+    assert verbose.returncode == 0, verbose.stderr
+    assert 'return "\\u2200 x \\u2208 \\u211d"' in verbose.stdout
