@@ -1,0 +1,643 @@
+"""kernprof: run a Python program under a profiler, as line_profiler's kernprof.
+
+    kernprof -l -v script.py [args...]     line by line, for @profile functions
+    kernprof script.py                     the whole program, with cProfile
+    kernprof -l -v -p mypkg script.py      every function of mypkg, no decorators
+    kernprof -l -v notebook.ipynb          the code cells of a notebook, in order
+
+With -l the functions decorated with @profile (put in the builtins; `-l`
+implies `-b`) or with lineprof.profile are timed line by line and the profile
+is written to <script>.lprof; without it, cProfile profiles the whole program
+(or, with -b, the decorated functions) into <script>.prof, which pstats,
+snakeviz and gprof2dot read. The profile is written however the program ends:
+normally, with an exception, sys.exit or Ctrl-C; kernprof then exits with the
+program's status.
+
+Defaults for the options can be kept in [tool.lineprof] of pyproject.toml
+(see lineprof.config); the command line wins.
+
+This module is kernprof itself; the top-level module `kernprof` (what
+`python -m kernprof` and `import kernprof` reach) is this module under a
+second name. `python -m lineprof.kernprof` reaches it even when
+line_profiler, installed after lineprof, owns the name `kernprof`.
+"""
+import argparse
+import builtins
+import cProfile
+import linecache
+import marshal
+import os
+import runpy
+import sys
+import traceback
+import types
+
+import lineprof
+from lineprof import notebook
+from lineprof.autoprofile import AutoProfiler, Target, TargetError
+from lineprof.cmdline import (DEFAULT_UNIT, OneLineErrorParser, add_report_options,
+                              positive_float, read_config, show_report, silence_stdout)
+from lineprof.datafile import LprofFormatError, write_atomically
+from lineprof.periodic import PeriodicWriter
+# lineprof.calibration and lineprof.job need the C extension: they are
+# imported where used, so that a source folder where it is not built gets
+# kernprof's one-line error (lineprof.ExtensionNotBuilt), not a traceback.
+
+EXIT_INTERRUPTED = 130
+DEFAULT_VIEW_UNIT = DEFAULT_UNIT
+
+
+class KernprofError(Exception):
+    """Bad input: reported as one line, 'kernprof: <message>'."""
+
+
+USAGE = "kernprof [options] {script | - | -m module | -c code} [args...]"
+
+
+class _Parser(OneLineErrorParser):
+    error_prefix = "kernprof"
+
+    def error(self, message):
+        if message.startswith("the following arguments are required"):
+            # argparse would name 'args' too, which are optional.
+            self.exit(2, "kernprof: no program to run: give a script, '-', -m MODULE or "
+                         "-c CODE (usage: %s)\n" % USAGE)
+        super().error(message)
+
+
+def build_parser():
+    parser = _Parser(
+        prog="kernprof",
+        description="Run and profile a Python program. With -l, the functions decorated "
+                    "with @profile are timed line by line.")
+    parser.add_argument("-V", "--version", action="version", version=lineprof.__version__)
+    parser.add_argument("-l", "--line-by-line", action="store_true",
+                        help="time lines of the @profile functions (lineprof) instead of "
+                             "profiling calls with cProfile; implies --builtin")
+    parser.add_argument("-b", "--builtin", action="store_true",
+                        help="put 'profile' in the builtins: use '@profile' to decorate "
+                             "functions, 'with profile:' or profile.enable()/disable()")
+    parser.add_argument("-o", "--outfile",
+                        help="save the profile to OUTFILE (default: '<script>.lprof' with -l, "
+                             "'<script>.prof' without)")
+    parser.add_argument("-s", "--setup",
+                        help="a Python file to run before the program, not profiled")
+    parser.add_argument("-v", "--view", action="store_true",
+                        help="show the report after saving it")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="say nothing but the report (with -v) and errors")
+    add_report_options(parser, DEFAULT_VIEW_UNIT, "unit of the times shown, in seconds "
+                                                  "(default: 1e-6)")
+    parser.add_argument("--no-compensation", action="store_true",
+                        help="do not subtract the calibrated per-event cost of tracing "
+                             "from line times")
+    parser.add_argument("-p", "--prof-mod", action="append", metavar="TARGETS",
+                        help="profile every function of these, without decorators: a "
+                             "comma-separated list of modules, dotted function or class "
+                             "names, files or package folders (repeatable; implies -l)")
+    parser.add_argument("--prof-imports", action="store_true",
+                        help="with -p, also profile the modules that the targets import "
+                             "(one level, not what those import)")
+    parser.add_argument("-i", "--output-interval", type=positive_float, nargs="?", const=1.0,
+                        metavar="SECONDS",
+                        help="with -l, also write the profile every SECONDS seconds while "
+                             "the program runs (default 1 when given without a number)")
+    parser.add_argument("--no-subprocesses", action="store_true",
+                        help="with -l, profile this process only, not the Python processes "
+                             "that the program starts (multiprocessing, concurrent.futures, "
+                             "subprocess, os.fork...)")
+    parser.add_argument("--keep-parts", action="store_true",
+                        help="also keep each process's own profile, in the folder "
+                             "'<outfile without .lprof>.parts'")
+    parser.add_argument("-m", dest="module", action="store_true",
+                        help="the program is a module, run as 'python -m' runs it")
+    parser.add_argument("-c", dest="command", action="store_true",
+                        help="the program is the source given as the argument")
+    parser.add_argument("program", metavar="{script | - | -m module | -c code}",
+                        help="the Python script to run ('-' reads it from stdin)")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="the program's arguments")
+    return parser
+
+
+def _split_program(argv):
+    """Lets '-m MODULE' and '-c CODE' end kernprof's options as they end
+    python's, and '-' name the script on stdin."""
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            return argv[:index], argv[index + 1:]
+        if arg in ("-m", "-c", "-"):
+            return argv[:index + (arg != "-")], argv[index + (arg != "-"):]
+        if not arg.startswith("-"):
+            return argv[:index], argv[index:]
+    return argv, []
+
+
+def _interval_default(own, program_args):
+    """A bare -i just before the script means every second: without this,
+    argparse would take the script's name for the number."""
+    last = own[-1] if own else ""
+    bare = last == "--output-interval" or (last.startswith("-") and not last.startswith("--")
+                                           and last.endswith("i"))
+    if bare and program_args:
+        try:
+            float(program_args[0])
+        except ValueError:
+            own = own + ["1"]
+    return own, program_args
+
+
+class Program:
+    """What to run, and how it names itself (sys.argv[0], the output file)."""
+
+    def __init__(self, options):
+        self.options = options
+        self.kind = "module" if options.module else "command" if options.command else (
+            "stdin" if options.program == "-" else
+            "notebook" if options.program.endswith(".ipynb") else "script")
+        self.name = options.program
+        self.autoprofiler = None        # set by kernprof -p
+        self.notebook_cells = None
+        self.compiled_cells = {}        # notebook cells of plain Python, by file name
+        self.uses_ipython = False
+
+    def default_outfile(self, line_by_line):
+        stem = {"command": "kernprof_command", "stdin": "kernprof_stdin"}.get(
+            self.kind, os.path.basename(self.name))
+        return "%s.%s" % (stem, "lprof" if line_by_line else "prof")
+
+    def prepare(self):
+        """Sets sys.argv and sys.path[0] as python would, and returns the code
+        to run (None for a module, which runpy runs, and for a notebook, whose
+        cells are compiled as they run)."""
+        args = self.options.args
+        if self.kind == "module":
+            sys.argv = [self.name] + args
+            sys.path.insert(0, os.getcwd())
+            return None
+        if self.kind == "command":
+            sys.argv = ["-c"] + args
+            sys.path.insert(0, "")
+            return self._compile(self.name, "<string>")
+        if self.kind == "stdin":
+            sys.argv = ["-"] + args
+            sys.path.insert(0, "")
+            return self._compile(sys.stdin.read(), "<stdin>")
+        path = self.name
+        if not os.path.isfile(path):
+            raise KernprofError("can't open file %r: %s" % (
+                path, "is a directory" if os.path.isdir(path) else "no such file"))
+        sys.argv = [path] + args
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        if self.kind == "notebook":
+            return self._prepare_notebook(path)
+        try:
+            with open(path, "rb") as stream:
+                source = stream.read()
+        except OSError as error:
+            raise KernprofError("can't open file %r: %s" % (path, error.strerror))
+        # A script exported from a notebook calls get_ipython() for its magics:
+        # it runs as `ipython script.py` would, when IPython is there.
+        self.uses_ipython = b"get_ipython()" in source and notebook.ipython_available()
+        # Absolute, as python 3.9+ makes it: the report then finds the file
+        # from any folder.
+        return self._compile(source, os.path.abspath(path))
+
+    def _prepare_notebook(self, path):
+        try:
+            self.notebook_cells = notebook.code_cells(path)
+        except notebook.NotebookError as error:
+            raise KernprofError(str(error))
+        self.uses_ipython = any(needs for _, _, needs in self.notebook_cells)
+        # Plain Python compiles now, so that a syntax error stops the run before
+        # any cell runs; cells with IPython syntax compile as they run, once
+        # IPython has turned them into Python.
+        self.compiled_cells = {filename: self._compile(source, filename)
+                               for filename, source, needs_ipython in self.notebook_cells
+                               if not needs_ipython}
+        return None
+
+    @staticmethod
+    def _compile(source, filename):
+        if isinstance(source, str) and filename.startswith("<"):
+            # So that the report can show lines of code that has no file.
+            notebook.cache_source(filename, source)
+        try:
+            return compile(source, filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as error:
+            where = ""
+            if isinstance(error, SyntaxError) and error.lineno:
+                where = " (%s, line %d)" % (error.filename or filename, error.lineno)
+            raise KernprofError("%s cannot be compiled: %s%s" % (
+                filename, getattr(error, "msg", None) or error, where))
+
+    def _execute(self, code, main_module):
+        namespace = main_module.__dict__
+        shell = notebook.make_shell(main_module) if self.uses_ipython else None
+        if self.kind == "notebook":
+            for filename, source, _ in self.notebook_cells:
+                cell_code = self.compiled_cells.get(filename) or \
+                    self._compile(notebook.to_python(shell, source), filename)
+                if self.autoprofiler is not None:
+                    self.autoprofiler.add_script(cell_code, os.path.abspath(self.name))
+                exec(cell_code, namespace)
+        elif code is None:
+            runpy.run_module(self.name, run_name="__main__", alter_sys=True)
+        else:
+            if self.autoprofiler is not None:
+                self.autoprofiler.add_script(code, code.co_filename)
+            exec(code, namespace)
+
+    def run(self, code, profiler, profile_everything):
+        """Runs the program; returns its exit status. profile_everything: the
+        profiler is on for the whole run (cProfile without -b, kernprof -p),
+        not only inside decorated calls."""
+        main_module = types.ModuleType("__main__")
+        main_module.__dict__["__builtins__"] = builtins
+        # A notebook's __main__ has no file, as in Jupyter: multiprocessing's
+        # spawn and forkserver children would run the .ipynb as Python.
+        if self.kind == "script":
+            main_module.__file__ = os.path.abspath(self.name)
+        saved_main = sys.modules.get("__main__")
+        sys.modules["__main__"] = main_module
+        try:
+            if profile_everything:
+                profiler.enable()
+            try:
+                self._execute(code, main_module)
+            finally:
+                if profile_everything:
+                    profiler.disable()
+        except SystemExit as exit:
+            return _exit_status(exit.code)
+        except KeyboardInterrupt:
+            _print_program_traceback()
+            return EXIT_INTERRUPTED
+        except ImportError as error:
+            if code is None and self.kind == "module" and not _program_frames(error.__traceback__):
+                # runpy's own refusal (a package without __main__, ...), not
+                # an import inside the program: one line, as python gives.
+                raise KernprofError(str(error))
+            _print_program_traceback()
+            return 1
+        except KernprofError:
+            raise
+        except BaseException as error:
+            _print_program_traceback()
+            if _is_missing_profile(error):
+                sys.stderr.write("kernprof: 'profile' is defined only under kernprof -l "
+                                 "(line by line) or -b: add -l to kernprof's options\n")
+            return 1
+        finally:
+            if saved_main is not None:
+                sys.modules["__main__"] = saved_main
+        return 0
+
+
+def _is_missing_profile(error):
+    """Whether error is the NameError of a decorated program run without -l
+    or -b: name 'profile' is not defined."""
+    if not isinstance(error, NameError) or "profile" in builtins.__dict__:
+        return False
+    name = getattr(error, "name", None)     # 3.10+
+    return name == "profile" or (name is None and str(error) == "name 'profile' is not defined")
+
+
+def _exit_status(code):
+    """The process status python gives to sys.exit(code)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    sys.stderr.write("%s\n" % (code,))
+    return 1
+
+
+def _program_frames(tb):
+    """The traceback from the program's first frame on: kernprof's and runpy's
+    frames are skipped (None if there is no frame of the program)."""
+    own_files = {os.path.abspath(__file__), os.path.abspath(runpy.__file__), "<frozen runpy>"}
+    while tb is not None and (tb.tb_frame.f_code.co_filename in own_files
+                              or os.path.abspath(tb.tb_frame.f_code.co_filename) in own_files):
+        tb = tb.tb_next
+    return tb
+
+
+def _print_program_traceback():
+    """Prints the program's traceback as python would, without kernprof's frames."""
+    kind, value, tb = sys.exc_info()
+    traceback.print_exception(kind, value, _program_frames(tb))
+
+
+def _line_profiler_method(name):
+    """LineProfiler's method `name`, for ContextualProfile, looked up when it
+    is called: importing kernprof does not import the C extension."""
+    def method(self, *args, **kwargs):
+        return getattr(lineprof.LineProfiler, name)(self, *args, **kwargs)
+    method.__name__ = name
+    return method
+
+
+class ContextualProfile(cProfile.Profile):
+    """cProfile's profiler with the decorator and the by-count switches that
+    @profile and `with profile:` need under -b."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enable_count = 0
+
+    def enable_by_count(self):
+        if self.enable_count == 0:
+            self.enable()
+        self.enable_count += 1
+
+    def disable_by_count(self):
+        if self.enable_count > 0:
+            self.enable_count -= 1
+            if self.enable_count == 0:
+                self.disable()
+
+    def _switches(self):
+        return self.enable_by_count, self.disable_by_count
+
+    __call__ = _line_profiler_method("wrap_callable")
+    _wrap_function = _line_profiler_method("_wrap_function")
+    _wrap_coroutine = _line_profiler_method("_wrap_coroutine")
+    _wrap_generator = _line_profiler_method("_wrap_generator")
+    _wrap_async_generator = _line_profiler_method("_wrap_async_generator")
+    runcall = _line_profiler_method("runcall")
+
+    def __enter__(self):
+        self.enable_by_count()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.disable_by_count()
+
+
+def _run_setup(path):
+    if not os.path.isfile(path):
+        raise KernprofError("can't open setup file %r: no such file" % path)
+    code = Program._compile(open(path, "rb").read(), path)
+    namespace = {"__name__": "__main__", "__file__": path, "__builtins__": builtins}
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    exec(code, namespace)
+
+
+def _check_runnable_module(name):
+    """Refuses, before anything runs, a module python -m could not run."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations is not None:
+            if importlib.util.find_spec(name + ".__main__") is None:
+                raise KernprofError("%r is a package without __main__; it cannot be run" % name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise KernprofError("no module named %r" % name)
+
+
+def _check_writable(outfile):
+    folder = os.path.dirname(os.path.abspath(outfile))
+    if os.path.isdir(outfile):
+        raise KernprofError("cannot write the profile to %r: it is a directory" % outfile)
+    if not os.path.isdir(folder):
+        raise KernprofError("cannot write the profile to %r: no such folder" % outfile)
+    if not os.access(folder, os.W_OK):
+        raise KernprofError("cannot write the profile to %r: permission denied" % outfile)
+
+
+def _save(profiler, stats, options, line_by_line):
+    """Writes the profile (stats, with -l); returns whether it was written."""
+    try:
+        if line_by_line:
+            stats.to_file(options.outfile)
+        else:
+            profiler.create_stats()
+            write_atomically(options.outfile, marshal.dumps(profiler.stats))
+    except OSError as error:
+        sys.stderr.write("kernprof: could not write the profile to %r: %s\n"
+                         % (options.outfile, error.strerror or error))
+        return False
+    if not options.quiet:
+        print("Wrote profile results to %s" % options.outfile)
+    return True
+
+
+def _show(profiler, stats, options, line_by_line, saved):
+    if line_by_line:
+        if options.view:
+            show_report(stats, options)
+        elif saved and not options.quiet:
+            print("Inspect results with:\n%s -m lineprof %s" % (_python_command(), options.outfile))
+    else:
+        if options.view:
+            profiler.print_stats()
+        elif saved and not options.quiet:
+            print("Inspect results with:\n%s -m pstats %s" % (_python_command(), options.outfile))
+
+
+def _python_command():
+    return os.path.basename(sys.executable) or "python"
+
+
+def main(argv=None):
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        silence_stdout()    # the reader went away: `kernprof -lv x.py | head`
+        return 1
+
+
+def _main(argv):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    own, program_args = _interval_default(*_split_program(argv))
+    parser = build_parser()
+    config = read_config(parser, own + program_args, "kernprof")
+    if config is None:
+        return 2
+    # A list from the file is replaced, not extended, by -p on the command line.
+    parser.set_defaults(prof_mod=None)
+    options = parser.parse_args(own + program_args)
+    if options.prof_mod is None:
+        options.prof_mod = config.get("prof_mod")
+    line_by_line = options.line_by_line or bool(options.prof_mod)
+    builtin = options.builtin or line_by_line
+    if options.output_interval and not line_by_line:
+        sys.stderr.write("kernprof: -i/--output-interval needs -l (line-by-line profiling)\n")
+        return 2
+    program = Program(options)
+    if options.outfile is None:
+        options.outfile = program.default_outfile(line_by_line)
+
+    saved_argv, saved_path, saved_meta_path = sys.argv[:], sys.path[:], sys.meta_path[:]
+    kernprof_pid = os.getpid()
+    job = None
+    try:
+        try:
+            _check_writable(options.outfile)
+            if options.setup:
+                _run_setup(options.setup)
+            code = program.prepare()
+            if code is None and program.kind == "module":
+                _check_runnable_module(program.name)
+            targets = _targets(options.prof_mod)
+        except KernprofError as error:
+            sys.stderr.write("kernprof: %s\n" % error)
+            return 1
+
+        if builtin:
+            lineprof.LineProfiler   # the C extension, or one line saying it is not built
+        if line_by_line:
+            profiler = lineprof.LineProfiler(compensation=not options.no_compensation)
+        else:
+            profiler = ContextualProfile()
+        if line_by_line and not options.no_subprocesses:
+            from lineprof.job import Job
+            job = Job(profiler, _job_name(program), _target_texts(options.prof_mod),
+                      options.prof_imports, builtin=builtin)
+            job.start()
+        if targets:
+            program.autoprofiler = AutoProfiler(profiler, targets, options.prof_imports)
+            program.autoprofiler.start()
+        lineprof.profile.attach(profiler)
+        if builtin:
+            builtins.__dict__["profile"] = profiler
+        writer = None
+        if options.output_interval:
+            if not options.no_compensation:
+                from lineprof import calibration
+                calibration.event_cost()    # measured here, not from the writer's thread
+            writer = PeriodicWriter(lambda: profiler.dump_stats(options.outfile),
+                                    options.output_interval)
+            writer.start()
+        # cProfile without -b, and -p, profile the whole run; otherwise
+        # profiling is switched on by the decorated calls themselves.
+        profile_everything = bool(targets) or not (line_by_line or builtin)
+        try:
+            status = program.run(code, profiler, profile_everything)
+        except KernprofError as error:
+            sys.stderr.write("kernprof: %s\n" % error)
+            status = 1
+        finally:
+            lineprof.profile.attach(None)
+            if writer is not None:
+                writer.stop()
+            if program.autoprofiler is not None:
+                program.autoprofiler.stop()
+        if os.getpid() != kernprof_pid:
+            # A child forked by the program came back here: it writes its own
+            # part (at exit, through the job's hooks), never the profile.
+            return status
+        stats = profiler.get_stats() if line_by_line else None
+        if job is not None:
+            stats = _merge_job(job, stats, options)
+            job = None
+        saved = _save(profiler, stats, options, line_by_line)
+        _show(profiler, stats, options, line_by_line, saved)
+        nothing = _nothing_profiled(profiler, stats, line_by_line, builtin, targets, program,
+                                    status)
+        if nothing:
+            sys.stderr.write("kernprof: %s\n" % nothing)
+        return status if saved else (status or 1)
+    except (LprofFormatError, lineprof.ExtensionNotBuilt) as error:
+        sys.stderr.write("kernprof: %s\n" % error)
+        return 1
+    finally:
+        if job is not None and os.getpid() == kernprof_pid:
+            job.discard()
+        sys.argv[:], sys.path[:], sys.meta_path[:] = saved_argv, saved_path, saved_meta_path
+
+
+def _nothing_profiled(profiler, stats, line_by_line, builtin, targets, program, status):
+    """What to tell a user whose run profiled nothing (the report would be
+    a bare 'Timer unit:' line), and what to do; None if something ran."""
+    if line_by_line:
+        if any(hits for lines in stats.timings.values() for _, hits, _ in lines):
+            return None
+    elif not builtin or profiler.getstats():
+        return None     # cProfile of the whole program, or -b with something profiled
+    if status:
+        return "no profiled function ran before the program ended (exit status %d)" % status
+    if not line_by_line:
+        return ("no @profile function ran (with -b and without -l, cProfile profiles only "
+                "the decorated functions' calls)")
+    for target in targets:
+        if program.kind == "script" and _is_module_of(target, program.name):
+            return ("-p %s names the module of the script, which runs as __main__, not as %r: "
+                    "name the script by its path (-p %s)"
+                    % (target.text, target.module, program.name))
+    names = sorted(name for _, _, name in stats.timings)
+    if names:
+        shown = ", ".join(names[:3]) + (" and %d more" % (len(names) - 3) if len(names) > 3
+                                        else "")
+        return "no profiled function ran: %s %s never called" % (
+            shown, "was" if len(names) == 1 else "were")
+    if targets:
+        return ("no profiled function ran: the program imported none of the -p targets (%s), "
+                "or they define no function" % ", ".join(t.text for t in targets))
+    return ("no profiled function ran: decorate the functions to profile with @profile, "
+            "or name them with -p")
+
+
+def _is_module_of(target, path):
+    """Whether the -p target is the module whose file is the script at path."""
+    if target.module is None:
+        return False
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec(target.module)
+    except (ImportError, ValueError):
+        return False
+    origin = getattr(spec, "origin", None)
+    return bool(origin) and os.path.abspath(origin) == os.path.abspath(path)
+
+
+def _job_name(program):
+    """What the profiles of the job's processes are named after."""
+    stem = program.default_outfile(True)[:-len(".lprof")]
+    return stem[:-3] if stem.endswith(".py") else stem
+
+
+def _merge_job(job, stats, options):
+    """Adds the profiles of the program's child processes to stats; says how
+    many processes there were and which wrote nothing."""
+    keep = None
+    if options.keep_parts:
+        stem = options.outfile[:-len(".lprof")] if options.outfile.endswith(".lprof") \
+            else options.outfile
+        keep = stem + ".parts"
+    stats, processes, warnings = job.finish(stats, keep)
+    for warning in warnings:
+        sys.stderr.write("kernprof: %s\n" % warning)
+    if not options.quiet and processes > 1:
+        print("Merged the profiles of %d processes (this one and %d child%s)" % (
+            processes, processes - 1, "" if processes == 2 else "ren"))
+    if not options.quiet and keep is not None:
+        print("Kept each process's profile in %s" % keep)
+    return stats
+
+
+def _target_texts(prof_mod):
+    """The texts of the -p targets: each -p takes a comma-separated list."""
+    return [text.strip() for entry in prof_mod or () for text in entry.split(",")
+            if text.strip()]
+
+
+def _targets(prof_mod):
+    try:
+        return [Target(text) for text in _target_texts(prof_mod)]
+    except TargetError as error:
+        raise KernprofError(str(error))
+
+
+def console_main():
+    """The `kernprof` and `kernprof.py` commands."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    # `python -m lineprof.kernprof`: run the module that `import kernprof`
+    # gives, not this second copy of it.
+    from lineprof.kernprof import console_main as _console_main
+    _console_main()
