@@ -136,6 +136,221 @@ def _source_lines(filename):
     return linecache.getlines(filename)
 
 
+# Callables written in C: nothing to profile, and decorating returns them as
+# they are (line_profiler's rule).
+_C_CALLABLES = (types.BuiltinFunctionType, types.BuiltinMethodType,
+                types.ClassMethodDescriptorType, types.MethodDescriptorType,
+                types.MethodWrapperType, types.WrapperDescriptorType)
+
+# What the decorator writes on each wrapper it makes: (the profiler's
+# enable switch, id of the wrapper). The id tells the wrapper itself from a
+# functools.wraps wrapper around it, which copies the attribute.
+_MARK = "__lineprof_wrapper__"
+
+
+def _functions_in(obj, seen=None, stop_at_classes=False):
+    """The functions behind obj, as line_profiler 5 finds them: through
+    methods, classmethod, staticmethod, partial, partialmethod,
+    cached_property and property to the functions; a class gives those of
+    its members defined in it (and its nested classes), or itself with
+    stop_at_classes; a callable instance its class's __call__; C callables
+    nothing. Wrappers (functools.wraps, lineprof's) come back as they are.
+    TypeError if obj is neither callable nor one of those."""
+    if seen is None:
+        seen = set()
+    if isinstance(obj, (types.MethodType, classmethod, staticmethod)):
+        return _functions_in(obj.__func__, seen, stop_at_classes)
+    if isinstance(obj, (functools.partial, functools.partialmethod, functools.cached_property)):
+        return _functions_in(obj.func, seen, stop_at_classes)
+    if isinstance(obj, property):
+        found = []
+        for accessor in (obj.fget, obj.fset, obj.fdel):
+            if accessor is not None:
+                found.extend(_functions_in(accessor, seen, stop_at_classes))
+        return found
+    if isinstance(obj, type):
+        if stop_at_classes:
+            return [obj]
+        found = []
+        for member in vars(obj).values():
+            try:
+                inner = _functions_in(member, seen, stop_at_classes=True)
+            except TypeError:
+                continue
+            for item in inner:
+                if isinstance(item, type):
+                    if _in_scope("children", obj, "class", item):
+                        found.extend(_functions_in(item, seen))
+                elif _in_scope("children", obj, "func", _innermost(item)):
+                    found.append(item)
+        return found
+    if isinstance(obj, types.CodeType):
+        return [obj]
+    if not callable(obj):
+        raise TypeError("lineprof: cannot profile %r: it is not callable" % (obj,))
+    if id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, _C_CALLABLES):
+        return []
+    if isinstance(obj, types.FunctionType) or hasattr(obj, "__wrapped__") or \
+            isinstance(getattr(obj, "__code__", None), types.CodeType):
+        return [obj]
+    call = getattr(type(obj), "__call__", None)
+    return [call] if isinstance(call, types.FunctionType) else []
+
+
+def _innermost(func):
+    """What a wrapper made with functools.wraps (or by lineprof) wraps; func
+    itself otherwise."""
+    if isinstance(func, types.CodeType) or not hasattr(func, "__wrapped__"):
+        return func
+    return _unwrap(func)
+
+
+def _function_of(func, code):
+    """The function whose code is code, behind func (a method, partial,
+    wrapper...), for LineProfiler.functions; func if none is found."""
+    seen = set()
+    while id(func) not in seen:
+        seen.add(id(func))
+        if getattr(func, "__code__", None) is code:
+            return func
+        if isinstance(func, (types.MethodType, staticmethod, classmethod)):
+            func = func.__func__
+        elif isinstance(func, (functools.partial, functools.partialmethod,
+                               functools.cached_property)):
+            func = func.func
+        elif hasattr(func, "__wrapped__"):
+            func = func.__wrapped__
+        else:
+            break
+    return func
+
+
+def _copy_attr(old, new, name):
+    try:
+        setattr(new, name, getattr(old, name))
+    except (AttributeError, TypeError):
+        pass
+    return new
+
+
+def _copy_dict(old, new):
+    """Carries what was set on a wrapper object (its __dict__) over to its copy."""
+    try:
+        old_vars, new_vars = vars(old), vars(new)
+    except TypeError:
+        return new
+    for key, value in old_vars.items():
+        new_vars.setdefault(key, value)
+    return new
+
+
+def _wrap_class(profiler, cls):
+    """Decorating a class, as line_profiler 5 does: each member whose
+    functions are defined in the class itself (methods, class and static
+    methods, properties...; nested classes in turn) is replaced by its
+    profiled version; what was only assigned into the class from outside is
+    left alone. Returns cls."""
+    to_wrap = {}
+    for name, member in vars(cls).items():
+        try:
+            inner = _functions_in(member, stop_at_classes=True)
+        except TypeError:
+            continue
+        if any(_in_scope("children", cls, "class", item) if isinstance(item, type)
+               else _in_scope("children", cls, "func", _innermost(item)) for item in inner):
+            to_wrap[name] = member
+    _replace_members(profiler, cls, to_wrap, stacklevel=4)
+    return cls
+
+
+def _replace_members(profiler, namespace, members, stacklevel=4):
+    """Replaces each members[name] in namespace (a class or module) with its
+    profiled version; warns (UserWarning) of those that cannot be replaced."""
+    failed = {}
+    for name, member in members.items():
+        wrapper = LineProfiler.wrap_callable(profiler, member)
+        if wrapper is member:
+            continue
+        try:
+            setattr(namespace, name, wrapper)
+        except (AttributeError, TypeError):
+            failed[name] = member
+    if failed:
+        import warnings
+        warnings.warn("lineprof: cannot wrap %d attribute(s) of %r: %r"
+                      % (len(failed), namespace, failed), stacklevel=stacklevel)
+
+
+def _environ_flag(name):
+    return os.environ.get(name, "").strip().lower() in ("1", "on", "true", "yes")
+
+
+# ---- line_profiler 5's scoping policies (add_class, add_module) ---------------
+
+_POLICIES = ("exact", "children", "descendants", "siblings", "none")
+_DEFAULT_POLICIES = {"func": "siblings", "class": "siblings", "module": "exact"}
+
+
+def _policies(scoping_policy):
+    """{'func': ..., 'class': ..., 'module': ...} from a policy name (or
+    line_profiler's ScopingPolicy, a str), such a mapping, or None."""
+    if scoping_policy is None:
+        scoping_policy = _DEFAULT_POLICIES
+    if isinstance(scoping_policy, str):
+        scoping_policy = dict.fromkeys(("func", "class", "module"), scoping_policy)
+    policies = {}
+    for kind in ("func", "class", "module"):
+        name = str(getattr(scoping_policy[kind], "value", scoping_policy[kind])).lower()
+        if name not in _POLICIES:
+            raise ValueError("lineprof: scoping policy %r is none of %s"
+                             % (scoping_policy[kind], ", ".join(_POLICIES)))
+        policies[kind] = name
+    return policies
+
+
+def _prefixed(name, prefix):
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def _in_scope(policy, namespace, kind, obj):
+    """Whether obj (kind 'func', 'class' or 'module'), found in namespace (a
+    class or a module), is added under policy."""
+    if policy == "none":
+        return True
+    if kind == "module":
+        if isinstance(namespace, type) or policy == "exact":
+            return False
+        name, parent = obj.__name__, namespace.__name__.rpartition(".")[0]
+        if policy == "children":
+            return name.rpartition(".")[0] == namespace.__name__
+        if policy == "descendants":
+            return name.startswith(namespace.__name__ + ".")
+        return bool(parent) and name.startswith(parent + ".")       # siblings
+    if policy == "exact" and kind == "class":
+        return False
+    module = getattr(obj, "__module__", None)
+    if isinstance(namespace, type):
+        if module != namespace.__module__:
+            return False
+        qualname = getattr(obj, "__qualname__", "")
+        if policy in ("exact", "children"):
+            return qualname == "%s.%s" % (namespace.__qualname__, getattr(obj, "__name__", ""))
+        if policy == "descendants":
+            return qualname.startswith(namespace.__qualname__ + ".")
+        return True                                                   # siblings
+    if not isinstance(module, str):
+        return False
+    if policy in ("exact", "children"):
+        return module == namespace.__name__
+    parent = namespace.__name__.rpartition(".")[0]
+    if policy == "siblings" and parent:
+        return _prefixed(module, parent)
+    return _prefixed(module, namespace.__name__)
+
+
 class LineProfiler:
     """Times every line of the functions given to it.
 
@@ -144,7 +359,8 @@ class LineProfiler:
     (see lineprof.calibration).
     """
 
-    def __init__(self, *functions, compensation=True):
+    def __init__(self, *functions, compensation=True, wrap_trace=None,
+                 set_frame_local_trace=None):
         self._tracer = _tracer.Tracer()
         self._codes = []            # in the order added, for the report
         # By identity: equal code objects of two files are two functions.
@@ -153,9 +369,25 @@ class LineProfiler:
         self._filenames = {}        # id(code) -> its file, as reports name it
         self.functions = []
         self.compensation = compensation
+        # line_profiler 5's switches for programs that call sys.settrace
+        # themselves; accepted and kept, see README ("Other tracers").
+        self.wrap_trace = _environ_flag("LINE_PROFILER_WRAP_TRACE") \
+            if wrap_trace is None else bool(wrap_trace)
+        self.set_frame_local_trace = _environ_flag("LINE_PROFILER_SET_FRAME_LOCAL_TRACE") \
+            if set_frame_local_trace is None else bool(set_frame_local_trace)
         self.start_time = time.time()
         for func in functions:
             self.add_function(func)
+
+    @property
+    def set_frame_local_trace(self):
+        """Always false where lineprof uses sys.monitoring (3.12+), as in
+        line_profiler: frames have no local trace function to set there."""
+        return self._set_frame_local_trace
+
+    @set_frame_local_trace.setter
+    def set_frame_local_trace(self, value):
+        self._set_frame_local_trace = bool(value) and _tracer.BACKEND == "settrace"
 
     # ---- registration ----------------------------------------------------
 
@@ -177,64 +409,137 @@ class LineProfiler:
         # profile from a SIGTERM handler) and reads what _codes lists.
         self._codes.append(code)
         if not isinstance(func, types.CodeType):
-            self.functions.append(func)
+            self.functions.append(_function_of(func, code))
         return 1
 
-    def add_class(self, cls):
-        """Profiles the methods defined in cls (plain, class and static methods,
-        property accessors, nested classes). Returns how many were added."""
-        added = 0
-        for member in vars(cls).values():
-            if isinstance(member, property):
-                for accessor in (member.fget, member.fset, member.fdel):
-                    if accessor is not None and _code_of(accessor) is not None:
-                        added += self.add_function(accessor)
-            elif isinstance(member, type) and member.__qualname__.startswith(cls.__qualname__ + "."):
-                added += self.add_class(member)
-            elif isinstance(member, (staticmethod, classmethod, types.FunctionType)):
-                if _code_of(member) is not None:
-                    added += self.add_function(member)
+    def add_callable(self, func, guard=None, name=None):
+        """Profiles the functions behind func, as line_profiler 5's
+        add_callable: a function, a bound, class or static method, a
+        property, cached_property, partial or partialmethod, a class (the
+        methods defined in it), a callable instance (its __call__). What
+        this profiler's decorator made is skipped, as are C callables and
+        the functions for which guard(function) is true. Returns 1 if func
+        had a function to profile, 0 otherwise. (name: line_profiler uses
+        it in its debug log; lineprof keeps no log.)"""
+        found = 0
+        for impl in _functions_in(func):
+            if self._is_own_wrapper(impl):
+                continue
+            target = _innermost(impl)
+            if guard is not None and guard(target):
+                continue
+            if _code_of(target) is None:
+                continue
+            self.add_function(target)
+            found = 1
+        return found
+
+    def add_class(self, cls, *, scoping_policy=None, wrap=False):
+        """Profiles the methods, classmethods, staticmethods, properties...
+        found in cls, and its nested classes, as line_profiler 5's add_class:
+        scoping_policy ('exact', 'children', 'descendants', 'siblings',
+        'none', or a mapping of 'func', 'class' and 'module' to those; by
+        default siblings for functions and classes, exact for modules)
+        decides which. wrap=True also replaces them in cls with wrappers that
+        switch profiling on while they run. Returns how many functions were
+        added (line_profiler: how many members)."""
+        return self._add_namespace(cls, _policies(scoping_policy), wrap, set())
+
+    def add_module(self, module, *, scoping_policy=None, wrap=False):
+        """Profiles the functions and classes found in module, as
+        line_profiler 5's add_module (scoping_policy and wrap as for
+        add_class; by default the functions and classes of the module and of
+        the modules of its package, no submodules). Returns how many
+        functions were added."""
+        return self._add_namespace(module, _policies(scoping_policy), wrap, set())
+
+    def _add_namespace(self, namespace, policies, wrap, seen):
+        added, to_wrap = 0, {}
+
+        def out_of_scope(function):
+            return not _in_scope(policies["func"], namespace, "func", function)
+
+        for attr, value in list(vars(namespace).items()):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            if isinstance(value, type):
+                if _in_scope(policies["class"], namespace, "class", value):
+                    added += self._add_namespace(value, policies, wrap, seen)
+            elif isinstance(value, types.ModuleType):
+                if _in_scope(policies["module"], namespace, "module", value):
+                    added += self._add_namespace(value, policies, wrap, seen)
+            else:
+                before = len(self._codes)
+                try:
+                    found = self.add_callable(value, guard=out_of_scope)
+                except TypeError:
+                    continue        # not callable
+                added += len(self._codes) - before
+                if found and wrap:
+                    to_wrap[attr] = value
+        if to_wrap:
+            _replace_members(self, namespace, to_wrap)
         return added
 
-    def add_module(self, module):
-        """Profiles the functions and classes defined in module. Returns how many
-        functions were added."""
-        added = 0
-        for member in vars(module).values():
-            if getattr(member, "__module__", None) != module.__name__:
-                continue
-            if isinstance(member, type):
-                added += self.add_class(member)
-            elif isinstance(member, types.FunctionType):
-                added += self.add_function(member)
-        return added
+    def _is_own_wrapper(self, func):
+        mark = getattr(func, _MARK, None)
+        return mark is not None and mark[1] == id(func) and mark[0] == self._switches()[0]
 
     # ---- decorating --------------------------------------------------------
 
     def __call__(self, func):
-        """Decorates func so that its calls are profiled; a class gets its
-        methods profiled and is returned as it is."""
-        if isinstance(func, type):
-            self.add_class(func)
+        """Decorates func so that its calls are profiled, as line_profiler
+        5 does: the result is the same kind of object (a bound method stays
+        one, a partial a partial, a property a property...); a class gets the
+        methods defined in it replaced by profiled ones and is returned
+        itself; a C function, or what this profiler decorated already, is
+        returned as it is."""
+        if self._is_own_wrapper(func):
             return func
-        if isinstance(func, property):
-            return property(*(self(accessor) if accessor else None
-                              for accessor in (func.fget, func.fset, func.fdel)),
-                            doc=func.__doc__)
-        if isinstance(func, (staticmethod, classmethod)):
-            return type(func)(self(func.__func__))
-        self.add_function(func)
+        self.add_callable(func)
         return self.wrap_callable(func)
 
     def wrap_callable(self, func):
-        """A wrapper that profiles func's calls; the same kind of callable as func."""
+        """A wrapper that profiles func's calls; the same kind of callable as func.
+        (Also kernprof's ContextualProfile.__call__: self may be one.)"""
+        wrap = functools.partial(LineProfiler.wrap_callable, self)
+        if isinstance(func, (classmethod, staticmethod)):
+            return _copy_dict(func, type(func)(wrap(func.__func__)))
+        if isinstance(func, types.MethodType):
+            return types.MethodType(wrap(func.__func__), func.__self__)
+        if isinstance(func, (functools.partial, functools.partialmethod)):
+            return _copy_dict(func, type(func)(wrap(func.func), *func.args, **func.keywords))
+        if isinstance(func, property):
+            new = type(func)(*(None if accessor is None else wrap(accessor)
+                               for accessor in (func.fget, func.fset, func.fdel)),
+                             doc=func.__doc__)
+            return _copy_dict(func, _copy_attr(func, new, "__name__"))
+        if isinstance(func, functools.cached_property):
+            new = _copy_attr(func, type(func)(wrap(func.func)), "attrname")
+            return _copy_dict(func, new)
+        if isinstance(func, type):
+            return _wrap_class(self, func)
+        if isinstance(func, _C_CALLABLES):
+            return func
+        if not callable(func):
+            raise TypeError("lineprof: cannot decorate %r: it is not callable" % (func,))
+        mark = getattr(func, _MARK, None)
+        if mark is not None and mark[1] == id(func) and mark[0] == self._switches()[0]:
+            return func         # made by this profiler already
         if _has_code_flag(func, _CO_ASYNC_GENERATOR):
-            return self._wrap_async_generator(func)
-        if _is_coroutine_function(func):
-            return self._wrap_coroutine(func)
-        if _has_code_flag(func, _CO_GENERATOR):
-            return self._wrap_generator(func)
-        return self._wrap_function(func)
+            wrapper = self._wrap_async_generator(func)
+        elif _is_coroutine_function(func):
+            wrapper = self._wrap_coroutine(func)
+        elif _has_code_flag(func, _CO_GENERATOR):
+            wrapper = self._wrap_generator(func)
+        else:
+            wrapper = self._wrap_function(func)
+        try:
+            setattr(wrapper, _MARK, (self._switches()[0], id(wrapper)))
+        except (AttributeError, TypeError):
+            pass
+        return wrapper
 
     def _wrap_function(self, func):
         enable, disable = self._switches()
