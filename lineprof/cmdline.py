@@ -75,7 +75,8 @@ def read_config(parser, argv, prefix):
     values read, or None after printing a one-line error."""
     first = parser.parse_args(argv)      # what --config and --no-config say
     try:
-        values, _ = config.load(first.config, not first.no_config)
+        values, _ = config.load(first.config, not first.no_config,
+                                command="kernprof" if prefix == "kernprof" else "show")
     except config.ConfigError as error:
         sys.stderr.write("%s: %s\n" % (prefix, error))
         return None

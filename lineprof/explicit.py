@@ -3,10 +3,15 @@
 Functions decorated with it run untouched, unless profiling is on:
 - under kernprof, which hands this object its profiler, or
 - when the environment variable LINEPROF=1 (or line_profiler's LINE_PROFILE=1)
-  is set as the program starts under plain `python`. Then the decorated
-  functions are profiled and, at exit, the profile is written to
-  profile_output.lprof and a text report to profile_output.txt in the current
-  folder (line_profiler's names), and a summary and the paths are printed.
+  is set as the program starts under plain `python`, or its command line has
+  `--line-profile` (line_profiler's flags), or the program calls
+  `profile.enable()` before decorating. Then the decorated functions are
+  profiled and, at exit, as line_profiler 5 does: a summary is printed, the
+  text report written to profile_output.txt and profile_output_<time>.txt, the
+  profile to profile_output.lprof (the prefix: enable(output_prefix=...)), in
+  the current folder, and the files are named with the command that shows
+  them. line_profiler's [tool.line_profiler.setup] and .write tables choose
+  the flags and outputs (lineprof.config.explicit_settings).
   The Python processes the program starts are profiled too and merged into
   that file (lineprof.job), unless LINEPROF_SUBPROCESSES=0.
 
@@ -21,13 +26,14 @@ import atexit
 import os
 import sys
 
-OUTPUT_STEM = "profile_output"
-_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
 
 
-def _wanted_by_environment():
-    return any(os.environ.get(name, "").strip().lower() in _TRUE
-               for name in ("LINEPROF", "LINE_PROFILE"))
+def _wanted(settings):
+    """Whether the environment or the command line asks for profiling."""
+    return any(os.environ.get(name, "").strip().lower() not in _FALSE
+               for name in settings["environ_flags"]) or \
+        any(flag in sys.argv for flag in settings["cli_flags"])
 
 
 def _targets_from_environment():
@@ -45,11 +51,40 @@ class GlobalProfiler:
         self._writer = None         # the ProcessWriter of LINEPROF_DIR
         self._autoprofiler = None
         self._pid = os.getpid()
+        self._settings = None       # explicit_settings(), read when first needed
+        self.output_prefix = None   # enable(output_prefix=...), else the settings'
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            from lineprof.config import explicit_settings
+            self._settings = explicit_settings()
+        return self._settings
 
     @property
     def enabled(self):
         self._decide()
         return self._profiler is not None
+
+    def enable(self, output_prefix=None):
+        """Profiles the functions decorated from now on (as LINEPROF=1 does),
+        writing the outputs at exit under output_prefix (default:
+        profile_output). Under kernprof, only the prefix is kept."""
+        if output_prefix is not None:
+            self.output_prefix = output_prefix
+        if self._profiler is None and not os.environ.get("LINEPROF_JOB"):
+            self._decided = False
+            self._start()
+        self._decided = True
+        self._disabled = False
+
+    def disable(self):
+        """Functions decorated from now on run untouched (those decorated
+        before stay profiled, and the outputs are still written at exit)."""
+        self._decided = True
+        self._disabled = True
+
+    _disabled = False
 
     def _decide(self):
         if self._decided:
@@ -57,9 +92,12 @@ class GlobalProfiler:
         self._decided = True
         # A process of a kernprof (or LINEPROF=1) job: the job's start-up
         # code attaches its profiler, or leaves the process unprofiled.
-        if self._profiler is not None or not _wanted_by_environment() or \
-                os.environ.get("LINEPROF_JOB"):
+        if self._profiler is not None or os.environ.get("LINEPROF_JOB") or \
+                not _wanted(self.settings):
             return
+        self._start()
+
+    def _start(self):
         from lineprof.profiler import LineProfiler
         self._profiler = LineProfiler()
         targets = _targets_from_environment()
@@ -79,7 +117,7 @@ class GlobalProfiler:
             if os.environ.get("LINEPROF_SUBPROCESSES", "1").strip().lower() not in ("0", "false",
                                                                                    "no", "off"):
                 from lineprof.job import Job
-                self._job = Job(self._profiler, OUTPUT_STEM, targets, builtin=False)
+                self._job = Job(self._profiler, self._prefix(), targets, builtin=False)
                 self._job.start()
             atexit.register(self._write_at_exit)
         if targets:
@@ -111,14 +149,16 @@ class GlobalProfiler:
 
     def __call__(self, func):
         self._decide()
-        if self._profiler is None:
+        if self._profiler is None or self._disabled:
             return func
         return self._profiler(func)
+
+    def _prefix(self):
+        return self.output_prefix or self.settings["output_prefix"]
 
     def _write_at_exit(self):
         if os.getpid() != self._pid:
             return          # a forked child: it writes its own part of the job
-        from lineprof.datafile import dump_stats
         stats = self._profiler.get_stats()
         if self._job is not None:
             stats, processes, warnings = self._job.finish(stats)
@@ -127,21 +167,41 @@ class GlobalProfiler:
                 sys.stderr.write("lineprof: %s\n" % warning)
             if processes > 1:
                 print("Merged the profiles of %d processes" % processes)
-        lprof_path = os.path.abspath(OUTPUT_STEM + ".lprof")
-        text_path = os.path.abspath(OUTPUT_STEM + ".txt")
+        self.write_outputs(stats)
+
+    def write_outputs(self, stats):
+        """What line_profiler 5 writes at exit, as its [write] settings say:
+        the summary on stdout, the text report in PREFIX.txt and
+        PREFIX_<time>.txt, the profile in PREFIX.lprof, each file named as
+        written (relative to the current folder)."""
+        import io
+        import time
+        from lineprof.datafile import write_atomically
+        settings, prefix = self.settings, self._prefix()
+        if settings["stdout"]:
+            stats.print(details=False, summarize=True, sort=True, stripzeros=True)
+        report = io.StringIO()
+        stats.print(stream=report, output_unit=1e-6, sort=True, stripzeros=True,
+                    summarize=True)
+        outputs = []
+        if settings["text"]:
+            outputs.append((prefix + ".txt", report.getvalue().encode("utf-8")))
+        if settings["timestamped_text"]:
+            stamp = time.strftime("%Y-%m-%dT%H%M%S")
+            outputs.append(("%s_%s.txt" % (prefix, stamp), report.getvalue().encode("utf-8")))
         try:
-            dump_stats(stats, lprof_path)
-            with open(text_path, "w") as stream:
-                stats.print(stream=stream, output_unit=1e-6)
+            for path, payload in outputs:
+                write_atomically(path, payload)
+                print("Wrote profile results to %s" % path)
+            if settings["lprof"]:
+                stats.to_file(prefix + ".lprof")
+                print("Wrote profile results to %s" % (prefix + ".lprof"))
+                print("To view details run:\n%s -m lineprof -rtmz %s" % (
+                    sys.executable or "python", prefix + ".lprof"))
         except OSError as error:
             sys.stderr.write("lineprof: could not write the profile: %s\n" % error)
-            stats.print(summarize=True, output_unit=1e-6)
-            return
-        stats.print(details=False, summarize=True)
-        print("Wrote profile results to %s" % text_path)
-        print("Wrote profile results to %s" % lprof_path)
-        print("To view details run:\n%s -m lineprof %s" % (
-            os.path.basename(sys.executable) or "python", OUTPUT_STEM + ".lprof"))
+            if not settings["stdout"]:
+                stats.print(details=False, summarize=True, sort=True, stripzeros=True)
 
 
 profile = GlobalProfiler()

@@ -76,5 +76,72 @@ def test_without_a_toml_reader_pyproject_is_skipped_with_a_notice(tmp_path, kern
     write(tmp_path, "script.py", SCRIPT)
     result = kernprof("-l", "script.py", env=without("tomli"))
     assert result.returncode == 0, result.stderr
-    assert "ignoring [tool.lineprof]" in result.stderr and "tomli" in result.stderr
+    assert "ignoring the configuration in" in result.stderr and "tomli" in result.stderr
     assert "Timer unit" not in result.stdout
+
+
+# A configuration written for line_profiler 5: its default file's shape.
+LINE_PROFILER_CONFIG = """\
+[tool.line_profiler.kernprof]
+line-by-line = true
+builtin = false
+rich = false
+skip-zero = false
+summarize = false
+preimports = true
+prof-imports = false
+verbose = 1
+outfile = ""
+setup = ""
+unit = 1e-3
+output-interval = 0
+prof-mod = []
+
+[tool.line_profiler.cli]
+unit = 1
+rich = false
+skip-zero = true
+sort = false
+summarize = true
+
+[tool.line_profiler.write]
+output_prefix = 'profile_output'
+"""
+
+
+@needs_toml
+@pytest.mark.parametrize("name", ["pyproject.toml", "line_profiler.toml"])
+def test_line_profilers_tables_configure_kernprof_and_the_viewer(tmp_path, kernprof, name):
+    write(tmp_path, name, LINE_PROFILER_CONFIG)
+    write(tmp_path, "script.py", SCRIPT + "\n@profile\ndef unused():\n    pass\n")
+    result = kernprof("script.py")                  # -l -v -u 1e-3 from the kernprof table
+    assert result.returncode == 0, result.stderr
+    assert "Timer unit: 0.001 s" in result.stdout
+    from conftest import run_python
+    result = run_python(["-m", "lineprof", "script.py.lprof"], tmp_path)   # the cli table
+    assert result.returncode == 0, result.stderr
+    assert "Timer unit: 1 s" in result.stdout and "unused" not in result.stdout
+    assert result.stdout.rstrip().splitlines()[-1].endswith(" - work")    # summarize
+
+
+@needs_toml
+def test_tool_lineprof_wins_over_line_profilers_tables(tmp_path, kernprof):
+    write(tmp_path, "pyproject.toml", LINE_PROFILER_CONFIG + "\n[tool.lineprof]\nunit = 1e-6\n")
+    write(tmp_path, "script.py", SCRIPT)
+    result = kernprof("script.py")
+    assert result.returncode == 0, result.stderr
+    assert "Timer unit: 1e-06 s" in result.stdout
+
+
+@needs_toml
+def test_config_and_line_profiler_rc_accept_a_file_with_only_line_profilers_tables(tmp_path,
+                                                                                   kernprof):
+    write(tmp_path, "settings.toml", LINE_PROFILER_CONFIG)
+    write(tmp_path, "script.py", SCRIPT)
+    result = kernprof("--config", "settings.toml", "script.py")
+    assert result.returncode == 0, result.stderr
+    assert "Timer unit: 0.001 s" in result.stdout
+    result = kernprof("script.py", env={"LINE_PROFILER_RC": str(tmp_path / "settings.toml")})
+    assert "Timer unit: 0.001 s" in result.stdout
+    write(tmp_path, "bad.toml", "[tool.line_profiler.kernprof]\nno-such-option = 1\n")
+    assert_one_line_error(kernprof("--config", "bad.toml", "script.py"))
