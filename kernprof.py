@@ -1,3 +1,4 @@
+#!/usr/bin/env python
 """kernprof: run a Python program under a profiler, as line_profiler's kernprof.
 
 The code is lineprof.kernprof: this top-level module is that module under the
@@ -5,6 +6,9 @@ name line_profiler's users import and run (`import kernprof`,
 `python -m kernprof`). With line_profiler installed after lineprof, the name
 `kernprof` is line_profiler's; `python -m lineprof.kernprof` and the
 `kernprof.py` command still reach lineprof's.
+
+This file is also installed as the `kernprof.py` command (setup.py): run, it
+is kernprof; imported from the scripts folder, it is lineprof.kernprof.
 """
 import sys
 

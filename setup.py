@@ -12,6 +12,11 @@ if os.environ.get("LINEPROF_STRICT") == "1":
     compile_args += ["-Wall", "-Wextra", "-Werror"]
 
 setup(
+    # The `kernprof.py` command that older guides type (`kernprof.py -l -v
+    # script.py`): the top-level kernprof module itself, installed as a script,
+    # so that `import kernprof` from a program whose folder is the scripts
+    # folder (pytest, ipython) still gets lineprof's kernprof module.
+    scripts=["kernprof.py"],
     ext_modules=[
         Extension(
             "lineprof._tracer",

@@ -23,12 +23,16 @@ line_profiler, installed after lineprof, owns the name `kernprof`.
 """
 import argparse
 import builtins
+import contextlib
 import cProfile
 import linecache
 import marshal
 import os
 import runpy
+import shlex
+import shutil
 import sys
+import tempfile
 import traceback
 import types
 
@@ -42,6 +46,11 @@ from lineprof.periodic import PeriodicWriter
 # lineprof.calibration and lineprof.job need the C extension: they are
 # imported where used, so that a source folder where it is not built gets
 # kernprof's one-line error (lineprof.ExtensionNotBuilt), not a traceback.
+
+__version__ = lineprof.__version__
+# What `kernprof --version` prints: it names lineprof, so that one line tells
+# this kernprof from line_profiler's (which prints its bare version, "5.1.0").
+VERSION_LINE = "kernprof (lineprof) %s" % __version__
 
 EXIT_INTERRUPTED = 130
 DEFAULT_VIEW_UNIT = DEFAULT_UNIT
@@ -70,7 +79,7 @@ def build_parser():
         prog="kernprof",
         description="Run and profile a Python program. With -l, the functions decorated "
                     "with @profile are timed line by line.")
-    parser.add_argument("-V", "--version", action="version", version=lineprof.__version__)
+    parser.add_argument("-V", "--version", action="version", version=VERSION_LINE)
     parser.add_argument("-l", "--line-by-line", action="store_true",
                         help="time lines of the @profile functions (lineprof) instead of "
                              "profiling calls with cProfile; implies --builtin")
@@ -82,10 +91,13 @@ def build_parser():
                              "'<script>.prof' without)")
     parser.add_argument("-s", "--setup",
                         help="a Python file to run before the program, not profiled")
-    parser.add_argument("-v", "--view", action="store_true",
-                        help="show the report after saving it")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="say nothing but the report (with -v) and errors")
+    parser.add_argument("-v", "--view", "--verbose", action="count",
+                        help="show the report after saving it; twice (-vv): also say "
+                             "what kernprof does, on stderr")
+    parser.add_argument("-q", "--quiet", action="count",
+                        help="say nothing but the report (with -v) and errors; twice: "
+                             "also silence the program's standard output; three times: "
+                             "its standard error too")
     add_report_options(parser, DEFAULT_VIEW_UNIT, "unit of the times shown, in seconds "
                                                   "(default: 1e-6)")
     parser.add_argument("--no-compensation", action="store_true",
@@ -159,11 +171,33 @@ class Program:
         self.notebook_cells = None
         self.compiled_cells = {}        # notebook cells of plain Python, by file name
         self.uses_ipython = False
+        self.created_outfile = None     # the -c/stdin profile's file, made empty at start
+        self.error = None               # the program's exception, for main() to re-raise
+        self.reraise = False            # main(): keep the exception, print no traceback
+
+    def stem(self):
+        """What the profile is named after: the script's file name, the
+        module's name, kernprof-command (-c) or kernprof-stdin (-)."""
+        return {"command": "kernprof-command", "stdin": "kernprof-stdin"}.get(
+            self.kind, os.path.basename(self.name))
 
     def default_outfile(self, line_by_line):
-        stem = {"command": "kernprof_command", "stdin": "kernprof_stdin"}.get(
-            self.kind, os.path.basename(self.name))
-        return "%s.%s" % (stem, "lprof" if line_by_line else "prof")
+        """<script>.lprof (.prof without -l) in the current folder; for -c and
+        '-', a new file kernprof-command-XXXXXXXX.lprof (kernprof-stdin-...),
+        created now so that runs in one folder do not overwrite each other's
+        profile (as line_profiler names them)."""
+        extension = "lprof" if line_by_line else "prof"
+        if self.kind not in ("command", "stdin"):
+            return "%s.%s" % (self.stem(), extension)
+        try:
+            handle, path = tempfile.mkstemp(prefix=self.stem() + "-", suffix="." + extension,
+                                            dir=os.curdir)
+        except OSError as error:
+            raise KernprofError("cannot write the profile in the current folder: %s"
+                                % (error.strerror or error))
+        os.close(handle)
+        self.created_outfile = path
+        return os.path.basename(path)
 
     def prepare(self):
         """Sets sys.argv and sys.path[0] as python would, and returns the code
@@ -259,30 +293,37 @@ class Program:
             main_module.__file__ = os.path.abspath(self.name)
         saved_main = sys.modules.get("__main__")
         sys.modules["__main__"] = main_module
+        # cProfile's @profile calls switch it on by count: the whole run takes
+        # one count, so that a decorated call (lineprof.profile under kernprof
+        # without -l) does not enable it twice, which 3.12+ refuses ("Another
+        # profiling tool is already active"), nor end the run's profiling.
+        by_count = isinstance(profiler, ContextualProfile)
         try:
             if profile_everything:
-                profiler.enable()
+                profiler.enable_by_count() if by_count else profiler.enable()
             try:
                 self._execute(code, main_module)
             finally:
                 if profile_everything:
-                    profiler.disable()
+                    profiler.disable_by_count() if by_count else profiler.disable()
         except SystemExit as exit:
-            return _exit_status(exit.code)
-        except KeyboardInterrupt:
-            _print_program_traceback()
+            if self.reraise:
+                self.error = exit
+            return _exit_status(exit.code, not self.reraise)
+        except KeyboardInterrupt as error:
+            self._report(error)
             return EXIT_INTERRUPTED
         except ImportError as error:
             if code is None and self.kind == "module" and not _program_frames(error.__traceback__):
                 # runpy's own refusal (a package without __main__, ...), not
                 # an import inside the program: one line, as python gives.
                 raise KernprofError(str(error))
-            _print_program_traceback()
+            self._report(error)
             return 1
         except KernprofError:
             raise
         except BaseException as error:
-            _print_program_traceback()
+            self._report(error)
             if _is_missing_profile(error):
                 sys.stderr.write("kernprof: 'profile' is defined only under kernprof -l "
                                  "(line by line) or -b: add -l to kernprof's options\n")
@@ -291,6 +332,14 @@ class Program:
             if saved_main is not None:
                 sys.modules["__main__"] = saved_main
         return 0
+
+    def _report(self, error):
+        """The program's exception: its traceback now (the command), or kept
+        for main() to raise once the profile is written (a caller of main())."""
+        if self.reraise:
+            self.error = error
+        else:
+            _print_program_traceback()
 
 
 def _is_missing_profile(error):
@@ -302,13 +351,15 @@ def _is_missing_profile(error):
     return name == "profile" or (name is None and str(error) == "name 'profile' is not defined")
 
 
-def _exit_status(code):
-    """The process status python gives to sys.exit(code)."""
+def _exit_status(code, say=True):
+    """The process status python gives to sys.exit(code) (say: print a code
+    that is not a number, as python does)."""
     if code is None:
         return 0
     if isinstance(code, int):
         return code & 0xFF
-    sys.stderr.write("%s\n" % (code,))
+    if say:
+        sys.stderr.write("%s\n" % (code,))
     return 1
 
 
@@ -420,7 +471,7 @@ def _save(profiler, stats, options, line_by_line):
                          % (options.outfile, error.strerror or error))
         return False
     if not options.quiet:
-        print("Wrote profile results to %s" % options.outfile)
+        print("Wrote profile results to %r" % _short_path(options.outfile))
     return True
 
 
@@ -429,27 +480,56 @@ def _show(profiler, stats, options, line_by_line, saved):
         if options.view:
             show_report(stats, options)
         elif saved and not options.quiet:
-            print("Inspect results with:\n%s -m lineprof %s" % (_python_command(), options.outfile))
+            print("Inspect results with:\n%s -m lineprof %s"
+                  % (_python_command(), shlex.quote(_short_path(options.outfile))))
     else:
         if options.view:
             profiler.print_stats()
         elif saved and not options.quiet:
-            print("Inspect results with:\n%s -m pstats %s" % (_python_command(), options.outfile))
+            print("Inspect results with:\n%s -m pstats %s"
+                  % (_python_command(), shlex.quote(_short_path(options.outfile))))
+
+
+def _short_path(path):
+    """The shortest of path as given, absolute, and relative to the current
+    folder (when it is inside it)."""
+    forms = [path, os.path.abspath(path)]
+    relative = os.path.relpath(forms[1])
+    if relative != os.pardir and not relative.startswith(os.pardir + os.sep):
+        forms.append(relative)
+    return min(forms, key=len)
 
 
 def _python_command():
-    return os.path.basename(sys.executable) or "python"
+    """The python to type: 'python' or 'python3' when that is this
+    interpreter on PATH, its path otherwise."""
+    for name in ("python", "python3"):
+        found = shutil.which(name)
+        try:
+            if found and os.path.samefile(found, sys.executable):
+                return name
+        except OSError:
+            pass
+    return shlex.quote(_short_path(sys.executable)) if sys.executable else "python"
 
 
 def main(argv=None):
+    """Runs kernprof with the arguments argv (default sys.argv[1:]) and
+    returns its exit status. An exception that ends the program (SystemExit
+    included) is raised again once the profile is written, as line_profiler's
+    kernprof.main() does."""
+    return _run(argv, reraise=True)
+
+
+def _run(argv, reraise):
     try:
-        return _main(argv)
+        return _main(argv, reraise)
     except BrokenPipeError:
         silence_stdout()    # the reader went away: `kernprof -lv x.py | head`
         return 1
 
 
-def _main(argv):
+def _main(argv, reraise):
     argv = list(sys.argv[1:] if argv is None else argv)
     own, program_args = _interval_default(*_split_program(argv))
     parser = build_parser()
@@ -457,18 +537,50 @@ def _main(argv):
     if config is None:
         return 2
     # A list from the file is replaced, not extended, by -p on the command line.
-    parser.set_defaults(prof_mod=None)
+    parser.set_defaults(prof_mod=None, view=None, quiet=None)
     options = parser.parse_args(own + program_args)
     if options.prof_mod is None:
         options.prof_mod = config.get("prof_mod")
+    # -v and -q count; a file's view/quiet = true counts as one unless the
+    # command line gives the option.
+    verbosity = (options.view if options.view is not None else int(bool(config.get("view")))) \
+        - (options.quiet if options.quiet is not None else int(bool(config.get("quiet"))))
+    options.view, options.quiet = verbosity > 0, verbosity < 0
     line_by_line = options.line_by_line or bool(options.prof_mod)
     builtin = options.builtin or line_by_line
     if options.output_interval and not line_by_line:
         sys.stderr.write("kernprof: -i/--output-interval needs -l (line-by-line profiling)\n")
         return 2
     program = Program(options)
-    if options.outfile is None:
-        options.outfile = program.default_outfile(line_by_line)
+    program.reraise = reraise
+    with contextlib.ExitStack() as silenced:
+        if verbosity <= -2:
+            devnull = silenced.enter_context(open(os.devnull, "w"))
+            silenced.enter_context(contextlib.redirect_stdout(devnull))
+            if verbosity <= -3:
+                silenced.enter_context(contextlib.redirect_stderr(devnull))
+        status = _profile(program, options, line_by_line, builtin, verbosity >= 2)
+    if program.error is not None:
+        raise program.error
+    return status
+
+
+def _say(text):
+    sys.stderr.write("kernprof: %s\n" % text)
+
+
+def _profile(program, options, line_by_line, builtin, verbose):
+    try:
+        if options.outfile is None:
+            options.outfile = program.default_outfile(line_by_line)
+    except KernprofError as error:
+        _say(error)
+        return 1
+    if verbose:
+        _say("running %s %r %s; the profile goes to %r" % (
+            program.kind, program.name,
+            "line by line" if line_by_line else "with cProfile" + (" (-b)" if builtin else ""),
+            _short_path(options.outfile)))
 
     saved_argv, saved_path, saved_meta_path = sys.argv[:], sys.path[:], sys.meta_path[:]
     kernprof_pid = os.getpid()
@@ -484,6 +596,8 @@ def _main(argv):
             targets = _targets(options.prof_mod)
         except KernprofError as error:
             sys.stderr.write("kernprof: %s\n" % error)
+            if program.created_outfile is not None:
+                os.unlink(program.created_outfile)
             return 1
 
         if builtin:
@@ -595,7 +709,7 @@ def _is_module_of(target, path):
 
 def _job_name(program):
     """What the profiles of the job's processes are named after."""
-    stem = program.default_outfile(True)[:-len(".lprof")]
+    stem = program.stem()
     return stem[:-3] if stem.endswith(".py") else stem
 
 
@@ -632,8 +746,9 @@ def _targets(prof_mod):
 
 
 def console_main():
-    """The `kernprof` and `kernprof.py` commands."""
-    sys.exit(main())
+    """The `kernprof` and `kernprof.py` commands: the program's traceback is
+    printed (without kernprof's frames), and its status is kernprof's."""
+    sys.exit(_run(None, reraise=False))
 
 
 if __name__ == "__main__":

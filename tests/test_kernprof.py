@@ -44,7 +44,7 @@ def test_line_by_line_view_shows_the_report(tmp_path, kernprof):
     assert result.returncode == 0, result.stderr
     assert "argv ['script.py', 'a', 'b']" in result.stdout
     assert "path0 %s" % tmp_path in result.stdout
-    assert "Wrote profile results to script.py.lprof" in result.stdout
+    assert "Wrote profile results to 'script.py.lprof'" in result.stdout
     assert "Timer unit: 1e-06 s" in result.stdout
     assert "Function: work at line 3" in result.stdout
     header = "%6s %9s %12s %8s %8s  %-s" % ("Line #", "Hits", "Time", "Per Hit", "% Time",
@@ -132,7 +132,7 @@ def test_command_mode(tmp_path, kernprof):
     assert result.returncode == 0, result.stderr
     assert "argv ['-c', 'x']" in result.stdout
     assert "    for i in range(n):" in result.stdout     # the source shows
-    assert (tmp_path / "kernprof_command.lprof").exists()
+    assert [path.name for path in tmp_path.glob("kernprof-command-*.lprof")]
 
 
 def test_script_from_stdin(tmp_path, kernprof):
@@ -140,7 +140,7 @@ def test_script_from_stdin(tmp_path, kernprof):
     assert result.returncode == 0, result.stderr
     assert "argv ['-', 'x']" in result.stdout
     assert "File: <stdin>" in result.stdout
-    assert (tmp_path / "kernprof_stdin.lprof").exists()
+    assert [path.name for path in tmp_path.glob("kernprof-stdin-*.lprof")]
 
 
 def test_double_dash_ends_kernprofs_options(tmp_path, kernprof):
@@ -229,7 +229,8 @@ def test_output_that_becomes_unwritable_still_shows_the_report(tmp_path, kernpro
 
 def test_version(kernprof):
     result = kernprof("--version")
-    assert result.returncode == 0 and result.stdout.strip() == lineprof.__version__
+    assert result.returncode == 0
+    assert result.stdout.strip() == "kernprof (lineprof) %s" % lineprof.__version__
 
 
 def test_a_reader_that_goes_away_gets_no_traceback(tmp_path):

@@ -58,7 +58,7 @@ def test_profile_is_written_periodically_while_the_program_runs(tmp_path):
         out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert hits_of_step(outfile) >= second
-    assert "Wrote profile results to forever.py.lprof" in out
+    assert "Wrote profile results to 'forever.py.lprof'" in out
     # Only whole files were ever renamed into place: no temporary file is left.
     assert sorted(os.listdir(str(tmp_path))) == ["forever.py", "forever.py.lprof", "stop"]
 
