@@ -103,3 +103,47 @@ def test_a_trace_function_that_replaces_lineprofs_is_reported_and_kept(tmp_path)
     else:
         assert warning not in result.stderr
         assert out["hits"] == "[(12, 1), (13, 1), (14, 1), (15, 1)]"
+
+
+SAVE_AND_RESTORE = textwrap.dedent('''\
+    import doctest
+    import sys
+    from lineprof import LineProfiler
+
+
+    def work(n):
+        t = 0
+        for i in range(n):
+            t += i
+        return t
+
+
+    def checked():
+        """
+        >>> work(4)
+        6
+        """
+
+
+    profiler = LineProfiler(work)
+    profiler.enable()
+    saved = sys.gettrace()      # what a debugger or doctest saves ...
+    sys.settrace(None)
+    sys.settrace(saved)         # ... and puts back
+    work(10)
+    # doctest saves and restores the trace function around each example.
+    failures, _ = doctest.run_docstring_examples(checked, {"work": work}) or (0, 0)
+    profiler.disable()
+    rows = list(profiler.get_stats().timings.values())[0]
+    print(sorted((line - work.__code__.co_firstlineno, hits) for line, hits, _ in rows))
+    print(sys.gettrace())
+    ''')
+
+
+def test_the_tracer_a_program_saves_and_sets_back_keeps_working(tmp_path):
+    (tmp_path / "prog.py").write_text(SAVE_AND_RESTORE)
+    result = run_python(["prog.py"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    # work(10) and the doctest's work(4), every line counted.
+    assert result.stdout.splitlines() == ["[(1, 2), (2, 16), (3, 14), (4, 2)]", "None"]

@@ -92,6 +92,36 @@ thread_hook(PyObject *obj, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* The dispatcher called as a Python trace function: sys.gettrace() gave it
+ * to a program that then handed it back to sys.settrace (a debugger or
+ * doctest saving and restoring the tracer). It puts the C trace function
+ * back in place of sys.settrace's trampoline and handles the event. */
+PyObject *
+lp_dispatcher_call(PyObject *dispatcher, PyObject *args, PyObject *kwargs)
+{
+    static const struct { const char *name; int what; } events[] = {
+        {"call", PyTrace_CALL}, {"line", PyTrace_LINE}, {"return", PyTrace_RETURN},
+        {"exception", PyTrace_EXCEPTION}, {"opcode", PyTrace_OPCODE},
+    };
+    PyObject *frame, *arg;
+    const char *event;
+    if (kwargs != NULL && PyDict_GET_SIZE(kwargs) > 0) {
+        PyErr_SetString(PyExc_TypeError, "a trace function takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "O!sO:trace", &PyFrame_Type, &frame, &event, &arg)) {
+        return NULL;
+    }
+    PyEval_SetTrace(trace_event, dispatcher);
+    for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+        if (strcmp(event, events[i].name) == 0) {
+            trace_event(dispatcher, (PyFrameObject *)frame, events[i].what, arg);
+            break;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef thread_hook_def = {
     "lineprof_thread_hook", (PyCFunction)(void (*)(void))thread_hook, METH_FASTCALL,
     "Installs lineprof's trace function in a new thread."

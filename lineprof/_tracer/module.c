@@ -44,6 +44,12 @@ dispatcher_dealloc(Dispatcher *self)
 
 static PyType_Slot dispatcher_slots[] = {
     {Py_tp_dealloc, (void *)dispatcher_dealloc},
+#ifndef LP_USE_MONITORING
+    /* sys.gettrace() returns the dispatcher while it traces: a program
+     * that saves it and sets it back with sys.settrace must get a working
+     * tracer (backend_settrace.c). */
+    {Py_tp_call, (void *)lp_dispatcher_call},
+#endif
     {Py_tp_doc, "The per-interpreter event dispatcher of lineprof (internal)."},
     {0, NULL},
 };

@@ -720,6 +720,10 @@ void lp_backend_clear(Dispatcher *dispatcher);
 /* settrace: install or remove the trace function on the calling thread
  * (enable_by_count) or on every thread, present and future (enable). */
 int lp_backend_trace_thread(Dispatcher *dispatcher, ThreadStack *stack, int on);
+#ifndef LP_USE_MONITORING
+/* dispatcher(frame, event, arg), as sys.settrace calls a trace function. */
+PyObject *lp_dispatcher_call(PyObject *dispatcher, PyObject *args, PyObject *kwargs);
+#endif
 int lp_backend_trace_all_threads(Dispatcher *dispatcher, int on);
 
 /* sys.monitoring: set or clear the local events of one code object. */
