@@ -370,9 +370,13 @@ class LineProfiler:
         self.functions = []
         self.compensation = compensation
         # line_profiler 5's switches for programs that call sys.settrace
-        # themselves; accepted and kept, see README ("Other tracers").
+        # themselves, see README ("Other tracers"). wrap_trace (3.8-3.11):
+        # another trace function found on a thread gets every event too,
+        # instead of being paused; once a profiler asks, for the process.
         self.wrap_trace = _environ_flag("LINE_PROFILER_WRAP_TRACE") \
             if wrap_trace is None else bool(wrap_trace)
+        if self.wrap_trace and hasattr(_tracer, "wrap_trace"):
+            _tracer.wrap_trace(True)
         self.set_frame_local_trace = _environ_flag("LINE_PROFILER_SET_FRAME_LOCAL_TRACE") \
             if set_frame_local_trace is None else bool(set_frame_local_trace)
         self.start_time = time.time()

@@ -147,3 +147,19 @@ def test_the_tracer_a_program_saves_and_sets_back_keeps_working(tmp_path):
     assert "Traceback" not in result.stderr
     # work(10) and the doctest's work(4), every line counted.
     assert result.stdout.splitlines() == ["[(1, 2), (2, 16), (3, 14), (4, 2)]", "None"]
+
+
+@pytest.mark.parametrize("mode", ["decorated", "enable"])
+def test_wrap_trace_passes_every_event_on_to_the_other_trace_function(tmp_path, mode):
+    program = PROGRAM.replace("LineProfiler()", "LineProfiler(wrap_trace=True)").replace(
+        'print("work-seen"', 'print("lines-seen", seen.count(("work", "line")))\n'
+                             'print("work-seen"')
+    result = run_python(["-c", "MODE = %r\n" % mode + program], tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert out["hits"] == "[(12, 1), (13, 11), (14, 10), (15, 1)]"
+    assert out["restored"] == "True"
+    # Both tools see the call and each of its 23 line events, on every version.
+    assert out["work-seen"] == "True"
+    assert out["lines-seen"] == "23"
+    assert "paused" not in result.stderr

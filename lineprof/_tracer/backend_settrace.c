@@ -39,10 +39,27 @@ frame_code(PyFrameObject *frame)
 #  define frame_resumed(frame, entry) ((frame)->f_lasti >= 0)
 #endif
 
+/* wrap_trace: the trace function lineprof found on this thread gets the
+ * event first, as if lineprof were not there. Returns what it returned, or
+ * 1 if there is none. */
 static int
-trace_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *Py_UNUSED(arg))
+pass_on(Dispatcher *dispatcher, PyFrameObject *frame, int what, PyObject *arg)
+{
+    ThreadStack *stack = lp_thread_stack(dispatcher);
+    if (stack == NULL || stack->saved_tracefunc == NULL) {
+        return 1;
+    }
+    return stack->saved_tracefunc(stack->saved_traceobj, frame, what, arg);
+}
+
+static int
+trace_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     Dispatcher *dispatcher = (Dispatcher *)obj;
+    int other = 1;      /* 1: no other trace function gets this event */
+    if (dispatcher->wrap_trace && (other = pass_on(dispatcher, frame, what, arg)) < 0) {
+        return -1;      /* its error: CPython stops tracing, as without lineprof */
+    }
     if (what == PyTrace_LINE) {
         /* Only profiled frames get here: the others had lines switched off. */
         ThreadStack *stack = lp_event_begin(dispatcher);
@@ -60,7 +77,8 @@ trace_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *Py_UNUSED(a
      * stack is marked: unprofiled frames then cost the least. */
     CodeEntry *entry = lp_registry_find(dispatcher, code);
     if (entry == NULL) {
-        if (what == PyTrace_CALL && dispatcher->trace_lines_offset >= 0) {
+        /* The other trace function may want this frame's lines. */
+        if (what == PyTrace_CALL && dispatcher->trace_lines_offset >= 0 && other > 0) {
             *((char *)frame + dispatcher->trace_lines_offset) = 0;
         }
         return 0;
@@ -156,7 +174,8 @@ lp_backend_clear(Dispatcher *dispatcher)
 
 /* Another trace function (a debugger, coverage) on a thread lineprof is
  * about to trace: kept, to be put back when lineprof stops tracing there,
- * and said once, since it misses the events in between. */
+ * and said once, since it misses the events in between (unless wrap_trace
+ * passes them on). */
 static void
 save_other_tracer(Dispatcher *dispatcher, ThreadStack *stack, PyThreadState *tstate)
 {
@@ -167,7 +186,7 @@ save_other_tracer(Dispatcher *dispatcher, ThreadStack *stack, PyThreadState *tst
     stack->saved_tracefunc = tstate->c_tracefunc;
     Py_XINCREF(tstate->c_traceobj);
     Py_XSETREF(stack->saved_traceobj, tstate->c_traceobj);
-    if (!dispatcher->warned_replacing) {
+    if (!dispatcher->warned_replacing && !dispatcher->wrap_trace) {
         dispatcher->warned_replacing = 1;
         PySys_WriteStderr("lineprof: another trace function (a debugger or coverage?) is "
                           "active; it is paused while lineprof traces, then restored\n");

@@ -716,8 +716,27 @@ module_timer_unit(PyObject *module, PyObject *Py_UNUSED(ignored))
     return PyFloat_FromDouble(unit);
 }
 
+#ifndef LP_USE_MONITORING
+static PyObject *
+module_wrap_trace(PyObject *module, PyObject *flag)
+{
+    int on = PyObject_IsTrue(flag);
+    if (on < 0) {
+        return NULL;
+    }
+    module_state(module)->dispatcher->wrap_trace = on;
+    Py_RETURN_NONE;
+}
+#endif
+
 static PyMethodDef module_methods[] = {
     {"timer", module_timer, METH_NOARGS, "The current time in ticks."},
+#ifndef LP_USE_MONITORING
+    {"wrap_trace", module_wrap_trace, METH_O,
+     "wrap_trace(flag): whether another trace function that lineprof finds on a thread\n"
+     "(a debugger, coverage) still gets every event while lineprof traces, instead of\n"
+     "being paused (settrace backend only)."},
+#endif
     {"timer_unit", module_timer_unit, METH_NOARGS, "Seconds per tick."},
 #ifndef _WIN32
     {"resend_until_handled", lp_resend_until_handled, METH_O,

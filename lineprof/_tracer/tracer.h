@@ -246,6 +246,7 @@ typedef struct Dispatcher {
     PyObject *saved_thread_hook;    /* what threading.settrace had before us */
     int warned_replacing;           /* said once that another tracer was paused */
     int warned_replaced;            /* said once that another tracer took over */
+    int wrap_trace;                 /* another tracer found on a thread gets the events too */
 #endif
 } Dispatcher;
 
