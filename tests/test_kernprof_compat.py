@@ -255,3 +255,51 @@ def test_same_names_as_line_profiler(tmp_path, kernprof, reference):
     assert re.match(r"^kernprof-command-[a-z0-9_]{8}\.lprof$", name)
     quiet = reference("-l", "-q", "-q", "script.py")
     assert quiet.stdout == kernprof("-l", "-q", "-q", "script.py").stdout == ""
+
+
+# ---- 5. on/off options take a value and have a complement --------------------------
+
+@pytest.mark.parametrize("args, profiled", [
+    (["--line-by-line", "yes"], True),
+    (["--line-by-line=on"], True),
+    (["--line-by-line"], True),                 # bare, before the script
+    (["-l", "--line-by-line", "off"], False),
+    (["-l", "--no-line-by-line"], False),
+    (["--no-line-by-line", "no"], True),
+])
+def test_flags_take_values(tmp_path, kernprof, args, profiled):
+    write(tmp_path, "script.py", "try:\n    profile\nexcept NameError:\n    print('cprofile')\n"
+                                 "else:\n    print('line by line')\n")
+    result = kernprof(*(args + ["script.py", "arg"]))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("line by line" if profiled else "cprofile")
+    assert (tmp_path / ("script.py.lprof" if profiled else "script.py.prof")).exists()
+
+
+def test_complements_turn_off_a_config_default(tmp_path, kernprof):
+    write(tmp_path, "script.py", DECORATED)
+    write(tmp_path, "pyproject.toml", "[tool.lineprof]\nskip-zero = true\nrich = true\n"
+                                      "prof-imports = true\nno-compensation = true\n")
+    if sys.version_info < (3, 11):
+        pytest.importorskip("tomli")
+    result = kernprof("-l", "-v", "--no-rich", "--no-skip-zero", "--compensation",
+                      "--no-prof-imports", "script.py")
+    assert result.returncode == 0, result.stderr
+    assert "Function: work at line 3" in result.stdout
+    bad = kernprof("--rich=maybe", "script.py")
+    assert bad.returncode == 2
+    assert "not yes or no: 'maybe'" in bad.stderr
+
+
+def test_the_programs_own_options_are_left_alone(tmp_path, kernprof):
+    write(tmp_path, "script.py", DECORATED)
+    result = kernprof("-l", "script.py", "--rich", "off", "--line-by-line")
+    assert result.returncode == 0, result.stderr
+    assert "result 4950 ['--rich', 'off', '--line-by-line']" in result.stdout
+
+
+def test_an_empty_prof_mod_drops_the_targets_before_it(tmp_path, kernprof):
+    write(tmp_path, "script.py", "def work():\n    return 1\n\nwork()\n")
+    result = kernprof("-p", "script.py", "-p", "", "script.py")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "script.py.prof").exists()       # no target left: no -l
