@@ -158,6 +158,18 @@ def _json_parser():
                    "output file (default: standard output)")
 
 
+def _convert_parser():
+    parser = _parser("convert", "Write the profile in another tool's format: --to "
+                                "line_profiler writes a file that line_profiler's viewer "
+                                "(python -m line_profiler) opens; --to lineprof writes "
+                                "lineprof's own format (from line_profiler's files).", "convert",
+                     "output file (default: <first file's name>.line_profiler.lprof, "
+                     "or .lineprof.lprof)")
+    parser.add_argument("--to", required=True, choices=("line_profiler", "lineprof"),
+                        help="the format to write")
+    return parser
+
+
 def _merge_parser():
     return _parser("merge", "Sum profiles into one .lprof: hits and times of the same line "
                             "of the same function add up, units are converted, and a function "
@@ -242,6 +254,17 @@ def _run_json(stats, options):
     write_atomically(options.outfile, buffer.getvalue().encode("utf-8"))
 
 
+def _run_convert(stats, options):
+    outfile = options.outfile or "%s.%s.lprof" % (_stem(options.files[0]), options.to)
+    if options.to == "line_profiler":
+        from lineprof.line_profiler_export import write_line_profiler
+        write_line_profiler(stats, outfile)
+    else:
+        stats.to_file(outfile)
+    print("Wrote %s" % outfile)
+    _say_if_empty(stats, options)
+
+
 def _run_merge(stats, options):
     stats.metadata = dict(stats.metadata, merged_from=[os.path.abspath(path)
                                                        for path in options.files])
@@ -259,6 +282,8 @@ COMMANDS = {
                "export per-function totals and calls for pstats/snakeviz/gprof2dot"),
     "json": (_json_parser, _run_json, "export as JSON"),
     "merge": (_merge_parser, _run_merge, "sum profiles into one .lprof"),
+    "convert": (_convert_parser, _run_convert,
+                "write line_profiler's .lprof format (--to line_profiler), or lineprof's"),
 }
 
 OVERVIEW = """usage: python -m lineprof [COMMAND] FILE.lprof [FILE.lprof ...] [options]
