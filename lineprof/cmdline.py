@@ -292,6 +292,7 @@ Commands (each has --help):
 %s
 
 Without a command, the files are shown (as 'show' does).
+'kernprof ARGS...' runs lineprof's kernprof (the same as the kernprof command).
 -V, --version prints lineprof's version.
 """ % "\n".join("  %-10s %s" % (name, line) for name, (_, _, line) in COMMANDS.items())
 
@@ -319,6 +320,11 @@ def _main(argv):
     if argv[:1] in (["-h"], ["--help"]):
         sys.stdout.write(OVERVIEW)
         return 0
+    if argv[:1] == ["kernprof"]:
+        # lineprof's kernprof by a name that line_profiler, installed beside
+        # it, cannot take: `lineprof kernprof -l -v script.py`.
+        from lineprof.kernprof import run_command
+        return run_command(argv[1:])
     if argv[:1] in (["-V"], ["--version"]):
         from lineprof import __version__
         sys.stdout.write("lineprof %s\n" % __version__)

@@ -843,10 +843,16 @@ def _targets(prof_mod):
         raise KernprofError(str(error))
 
 
+def run_command(argv=None):
+    """kernprof as a command runs (its status returned): the program's
+    traceback is printed (without kernprof's frames), its status is
+    kernprof's. `lineprof kernprof ...` runs this."""
+    return _run(argv, reraise=False)
+
+
 def console_main():
-    """The `kernprof` and `kernprof.py` commands: the program's traceback is
-    printed (without kernprof's frames), and its status is kernprof's."""
-    sys.exit(_run(None, reraise=False))
+    """The `kernprof` and `kernprof.py` commands."""
+    sys.exit(run_command())
 
 
 if __name__ == "__main__":

@@ -81,3 +81,15 @@ def test_a_source_the_output_cannot_encode_is_escaped(profiled, tmp_path):
                          env={"PYTHONIOENCODING": "ascii"})
     assert verbose.returncode == 0, verbose.stderr
     assert 'return "\\u2200 x \\u2208 \\u211d"' in verbose.stdout
+
+
+def test_lineprof_kernprof_runs_lineprofs_kernprof(tmp_path):
+    write(tmp_path, "prog.py", PROGRAM)
+    result = run_python(["-m", "lineprof", "kernprof", "-l", "-v", "prog.py"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Function: slow" in result.stdout
+    version = run_python(["-m", "lineprof", "kernprof", "--version"], tmp_path)
+    assert "lineprof" in version.stdout
+    failing = tmp_path / "fails.py"
+    failing.write_text("raise SystemExit(3)\n")
+    assert run_python(["-m", "lineprof", "kernprof", "fails.py"], tmp_path).returncode == 3
