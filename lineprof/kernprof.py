@@ -38,7 +38,8 @@ import types
 
 import lineprof
 from lineprof import notebook
-from lineprof.autoprofile import AutoProfiler, Target, TargetError
+from lineprof import autoprofile as autoprofiler_module
+from lineprof.autoprofile import AutoProfiler, PreimportError, Target, TargetError
 from lineprof.cmdline import (DEFAULT_UNIT, OneLineErrorParser, add_report_options,
                               positive_float, read_config, show_report, silence_stdout)
 from lineprof.datafile import LprofFormatError, write_atomically
@@ -172,6 +173,12 @@ def build_parser():
                         help="profile every function of these, without decorators: a "
                              "comma-separated list of modules, dotted function or class "
                              "names, files or package folders (repeatable; implies -l)")
+    add_flag(parser, "--preimports",
+                        help="with -p, import the targets (and the submodules of a package "
+                             "target) before the program runs, so that they are profiled "
+                             "whether the program imports them or not (default: yes; "
+                             "--no-preimports: profile them when the program imports them)")
+    parser.set_defaults(preimports=True)
     add_flag(parser, "--prof-imports",
                         help="with -p, also profile the modules that the targets import "
                              "(one level, not what those import)")
@@ -688,7 +695,7 @@ def _profile(program, options, line_by_line, builtin, verbose):
             code = program.prepare()
             if code is None and program.kind == "module":
                 _check_runnable_module(program.name)
-            targets = _targets(options.prof_mod)
+            targets = _targets(options.prof_mod, program)
         except KernprofError as error:
             sys.stderr.write("kernprof: %s\n" % error)
             if program.created_outfile is not None:
@@ -706,9 +713,20 @@ def _profile(program, options, line_by_line, builtin, verbose):
             job = Job(profiler, _job_name(program), _target_texts(options.prof_mod),
                       options.prof_imports, builtin=builtin)
             job.start()
-        if targets:
-            program.autoprofiler = AutoProfiler(profiler, targets, options.prof_imports)
+        # As line_profiler 5 does, kernprof -l profiles every function of
+        # the code given with -c or on stdin, as if it were named with -p.
+        code_target = Target.code(code.co_filename) if (
+            line_by_line and code is not None and program.kind in ("command", "stdin")) \
+            else None
+        if targets or code_target is not None:
+            program.autoprofiler = AutoProfiler(
+                profiler, targets + [code_target] * (code_target is not None),
+                options.prof_imports)
             program.autoprofiler.start()
+        if targets and options.preimports:
+            failed = _preimport(program)
+            if failed is not None:
+                return failed
         lineprof.profile.attach(profiler)
         if builtin:
             builtins.__dict__["profile"] = profiler
@@ -722,7 +740,8 @@ def _profile(program, options, line_by_line, builtin, verbose):
             writer.start()
         # cProfile without -b, and -p, profile the whole run; otherwise
         # profiling is switched on by the decorated calls themselves.
-        profile_everything = bool(targets) or not (line_by_line or builtin)
+        profile_everything = bool(targets) or code_target is not None or \
+            not (line_by_line or builtin)
         try:
             status = program.run(code, profiler, profile_everything)
         except KernprofError as error:
@@ -836,11 +855,52 @@ def _target_texts(prof_mod):
     return [text.strip() for entry in entries for text in entry.split(",") if text.strip()]
 
 
-def _targets(prof_mod):
+def _targets(prof_mod, program=None):
+    """The -p targets that can be found; each one that cannot is a warning
+    (the program still runs, as with line_profiler 5). '-' names the script
+    read from stdin, which kernprof -l profiles anyway."""
+    targets = []
+    for text in _target_texts(prof_mod):
+        if text == "-" and program is not None and program.kind == "stdin":
+            continue
+        try:
+            targets.append(Target(text))
+        except TargetError as error:
+            _say("warning: %s; the program runs without it" % error)
+    return targets
+
+
+def _preimport(program):
+    """Imports the -p targets before the program runs (--preimports). A
+    target whose import fails stops kernprof: its traceback, one line, and
+    status 1 (main() raises the exception, as line_profiler's does); None
+    when the program can run."""
+    autoprofiler = program.autoprofiler
     try:
-        return [Target(text) for text in _target_texts(prof_mod)]
-    except TargetError as error:
-        raise KernprofError(str(error))
+        warnings = autoprofiler.preimport(
+            os.path.abspath(program.name) if program.kind in ("script", "notebook") else None,
+            program.name if program.kind == "module" else None)
+    except PreimportError as error:
+        cause = error.__cause__
+        if program.created_outfile is not None:
+            os.unlink(program.created_outfile)
+        if program.reraise:
+            program.error = cause
+            return 1
+        own = {os.path.abspath(__file__), os.path.abspath(autoprofiler_module.__file__)}
+        stack = [frame for frame in traceback.extract_tb(cause.__traceback__)
+                 if os.path.abspath(frame.filename) not in own
+                 and not frame.filename.startswith("<frozen importlib")]
+        if stack:
+            sys.stderr.write("Traceback (most recent call last):\n")
+            sys.stderr.write("".join(traceback.format_list(stack)))
+        sys.stderr.write("".join(traceback.format_exception_only(type(cause), cause)))
+        _say("%s: the program did not run (--no-preimports leaves importing the "
+             "-p targets to the program)" % error)
+        return 1
+    for warning in warnings:
+        _say("warning: %s" % warning)
+    return None
 
 
 def run_command(argv=None):

@@ -52,7 +52,7 @@ def test_viewer_commands_refuse_unwritable_outputs(folder, command):
     ["-l", "missing.py"], ["-l", "adir"], ["-l", "-m", "no_such_module"],
     ["-l", "-o", "no/such/folder/x.lprof", "script.py"], ["-l", "-o", "adir", "script.py"],
     ["--no-such-option", "script.py"], ["-l", "-u", "fast", "script.py"],
-    ["-l", "-s", "missing_setup.py", "script.py"], ["-l", "-p", "no_such_target", "script.py"],
+    ["-l", "-s", "missing_setup.py", "script.py"],
     ["-l", "--config", "missing.toml", "script.py"],
 ], ids=lambda a: " ".join(a))
 def test_kernprof_refuses_bad_input(folder, kernprof, args):

@@ -212,11 +212,15 @@ def test_p_naming_the_scripts_own_module(tmp_path, kernprof):
 def test_p_target_never_imported(tmp_path, kernprof):
     write(tmp_path, "plain.py", PLAIN)
     write(tmp_path, "helpers.py", "def helper():\n    return 2\n")
-    result = kernprof("-l", "-p", "helpers", "plain.py")
+    result = kernprof("-l", "--no-preimports", "-p", "helpers", "plain.py")
     assert result.returncode == 0
     assert only_line(result.stderr) == (
         "kernprof: no profiled function ran: the program imported none of the -p targets "
         "(helpers), or they define no function")
+    # Preimported (the default), its functions are profiled, never called.
+    result = kernprof("-l", "-p", "helpers", "plain.py")
+    assert result.returncode == 0
+    assert only_line(result.stderr) == "kernprof: no profiled function ran: helper was never called"
 
 
 def test_decorated_functions_never_called(tmp_path, kernprof):
