@@ -48,7 +48,27 @@ def tests(session):
     # The cross-check against line_profiler runs where it installs.
     session.run("python", "-m", "pip", "install", "-q", "line_profiler", success_codes=[0, 1])
     session.install("--force-reinstall", "--no-deps", ".")
+    _reference_kernprof(session)
     session.run("pytest", "tests", "-q", "-p", "no:cacheprovider")
+
+
+def _reference_kernprof(session):
+    """line_profiler 5.1.0's kernprof in a venv of its own, for the
+    side-by-side tests (tests/test_kernprof_compat.py): lineprof's kernprof
+    owns the name in the session's venv. Where 5.1.0 has no wheel (before
+    3.10), those comparisons are skipped and this says so."""
+    # Beside the session's venv (session.create_tmp() would set TMPDIR for
+    # the tests, to a relative path).
+    folder = os.path.abspath(session.virtualenv.location + "-line_profiler-5.1.0")
+    python = os.path.join(folder, "bin", "python")
+    session.run("python", "-m", "venv", "--clear", folder, silent=True)
+    session.run(python, "-m", "pip", "install", "-q", "--only-binary", ":all:",
+                "line_profiler==5.1.0", external=True, success_codes=[0, 1], silent=True)
+    kernprof = os.path.join(folder, "bin", "kernprof")
+    if os.path.exists(kernprof):
+        session.env["LINEPROF_REFERENCE_KERNPROF"] = kernprof
+    else:
+        session.log("line_profiler 5.1.0 does not install here: its side-by-side tests skip")
 
 
 @nox.session
