@@ -259,7 +259,8 @@ def snakeviz_page(tmp_path):
         browser = start(processes, [
             chromium, "--headless", "--no-sandbox", "--disable-gpu",
             "--user-data-dir=%s" % folder, "--remote-debugging-port=0",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "about:blank"], log)
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "about:blank"], log,
+            env=browser_environment(tmp_path))
         return Page(browser, folder, url.group(0), log)
 
     yield open_page
@@ -277,6 +278,15 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def browser_environment(tmp_path):
+    """Chromium's environment: without the sanitizer session's preloaded ASan
+    runtime (Chromium does not start with it), and with its temporary files
+    in the test's folder."""
+    env = {name: value for name, value in os.environ.items() if name != "LD_PRELOAD"}
+    env["TMPDIR"] = str(tmp_path)
+    return env
 
 
 def start(processes, command, log, env=None):
