@@ -44,7 +44,8 @@ def tests(session):
     # The optional extras are installed so that the features they enable are
     # tested; the tests of running without them hide them from the program.
     session.install("pytest", "ipython", "nbformat", "rich", "tomli", "pygments", "jsonschema",
-                    "hypothesis", "coverage", "snakeviz", "gprof2dot")
+                    "hypothesis", "coverage", "snakeviz", "gprof2dot",
+                    "uvicorn")
     # The cross-check against line_profiler runs where it installs.
     session.run("python", "-m", "pip", "install", "-q", "line_profiler", success_codes=[0, 1])
     session.install("--force-reinstall", "--no-deps", ".")
@@ -141,7 +142,8 @@ def sanitize(session):
     whose failure a test expected: reports are written to files, which must
     not exist at the end."""
     session.install("pytest", "ipython", "nbformat", "rich", "tomli", "pygments", "jsonschema",
-                    "hypothesis", "coverage", "snakeviz", "gprof2dot")
+                    "hypothesis", "coverage", "snakeviz", "gprof2dot",
+                    "uvicorn")
     session.run("python", "-m", "pip", "install", "-q", "line_profiler", success_codes=[0, 1])
     logs = os.path.join(session.virtualenv.location, "sanitizer-logs")
     shutil.rmtree(logs, ignore_errors=True)
@@ -326,7 +328,8 @@ def tests_free_threaded(session):
     # Binary wheels of older releases rather than sdists that need Rust to
     # build (no cp313t wheel of the newest hypothesis).
     session.install("--prefer-binary", "pytest", "ipython", "nbformat", "rich", "tomli",
-                    "pygments", "jsonschema", "hypothesis", "coverage", "snakeviz", "gprof2dot")
+                    "pygments", "jsonschema", "hypothesis", "coverage", "snakeviz", "gprof2dot",
+                    "uvicorn")
     # Not line_profiler: it has no cp313t wheel, and the extension its sdist
     # builds does not declare that it runs without the GIL, so importing it
     # would enable the GIL for the tests after the cross-check (which skips).
