@@ -21,6 +21,13 @@ process writes its own profile, FOLDER/<name>.<host>.<pid>.<start>.lprof,
 when it ends, and prints nothing; `lineprof merge FOLDER -o job.lprof` sums
 them. LINEPROF_TARGETS takes -p's targets (comma-separated): their functions
 are profiled, without decorators, from the moment lineprof is imported.
+
+In deployed code (lineprof.sampling): LINEPROF_SAMPLE=P profiles each
+outermost decorated call with probability P, LINEPROF_LIMIT=N at most N calls
+per process (or profile(sample=P, limit=N) as a decorator factory), and
+LINEPROF_PER_CALL=1 writes each profiled call to its own file.
+LINEPROF_DUMP_SIGNAL=SIGUSR1 (or profile.dump_on_signal()) writes the profile
+so far on that signal (lineprof.live_dump).
 """
 import atexit
 import os
@@ -50,6 +57,8 @@ class GlobalProfiler:
         self._job = None
         self._writer = None         # the ProcessWriter of LINEPROF_DIR
         self._autoprofiler = None
+        self._sampling = None       # (sample, limit, per_call) of the environment
+        self._per_call = None       # the PerCallWriter of LINEPROF_PER_CALL=1
         self._pid = os.getpid()
         self._settings = None       # explicit_settings(), read when first needed
         self.output_prefix = None   # enable(output_prefix=...), else the settings'
@@ -97,12 +106,28 @@ class GlobalProfiler:
             return
         self._start()
 
+    def _read_sampling(self):
+        """The environment's sampling; False (and a one-line warning) if bad."""
+        from lineprof import sampling
+        try:
+            self._sampling = sampling.from_environment()
+        except ValueError as error:
+            sys.stderr.write("lineprof: %s; profiling is off\n" % error)
+            return False
+        return True
+
     def _start(self):
+        if not self._read_sampling():
+            return
         from lineprof.profiler import LineProfiler
         self._profiler = LineProfiler()
         targets = _targets_from_environment()
         folder = os.environ.get("LINEPROF_DIR")
-        if folder:
+        from lineprof import live_dump
+        if self._sampling[2]:
+            from lineprof.sampling import PerCallWriter
+            self._per_call = PerCallWriter(self._profiler, folder)
+        elif folder:
             from lineprof.job import part_stem, program_name
             name = program_name()
 
@@ -113,6 +138,9 @@ class GlobalProfiler:
             from lineprof.process_exit import ProcessWriter
             self._writer = ProcessWriter(self._profiler, part_path, skip_empty=True)
             self._writer.install()
+            writer = self._writer
+            live_dump.set_writer(lambda: writer.save(writer.profiler.get_stats(),
+                                                     writer.path_for(writer)), "explicit")
         else:
             if os.environ.get("LINEPROF_SUBPROCESSES", "1").strip().lower() not in ("0", "false",
                                                                                    "no", "off"):
@@ -120,6 +148,9 @@ class GlobalProfiler:
                 self._job = Job(self._profiler, self._prefix(), targets, builtin=False)
                 self._job.start()
             atexit.register(self._write_at_exit)
+            live_dump.set_writer(lambda: self._profiler.get_stats().to_file(
+                self._prefix() + ".lprof"), "explicit")
+        live_dump.install_from_environment()
         if targets:
             self._profile_targets(targets)
 
@@ -146,12 +177,44 @@ class GlobalProfiler:
         """Makes the decorator use profiler (kernprof does this); None detaches."""
         self._profiler = profiler
         self._decided = True
+        if profiler is not None:
+            from lineprof import live_dump
+            live_dump.install_from_environment()
 
-    def __call__(self, func):
+    def dump_on_signal(self, signum="SIGUSR1"):
+        """On signum (a number or a name), the process writes its profile so
+        far where it writes it at exit, atomically, and goes on. Call it from
+        the main thread."""
+        from lineprof import live_dump
+        live_dump.install(live_dump.signal_number(signum))
+
+    def __call__(self, func=None, *, sample=None, limit=None):
+        """@profile, or @profile(sample=P, limit=N): each outermost call
+        profiled with probability P, at most N in this process."""
+        from lineprof import sampling
+        if sample is not None:
+            sample = sampling.check_sample(sample)
+        if limit is not None:
+            limit = sampling.check_limit(limit)
+        if func is None:
+            return lambda func: self._decorate(func, sample, limit)
+        return self._decorate(func, sample, limit)
+
+    def _decorate(self, func, sample, limit):
         self._decide()
         if self._profiler is None or self._disabled:
             return func
-        return self._profiler(func)
+        profiled = self._profiler(func)
+        environment = self._sampling or (None, None, False)
+        if sample is None:
+            sample = environment[0]
+        if limit is None:
+            limit = environment[1]
+        if sample is None and limit is None and self._per_call is None:
+            return profiled
+        from lineprof import sampling
+        chooser = sampling.sampler(sample, limit, self._per_call)
+        return sampling.wrap(func, profiled, chooser) or profiled
 
     def _prefix(self):
         return self.output_prefix or self.settings["output_prefix"]

@@ -3,7 +3,8 @@
 A daemon thread writes the profile every interval. Each write goes to a
 temporary file that is then renamed over the previous one, so a reader (or a
 crash in the middle) never sees a half-written file. The final write at exit
-is kernprof's own, after this thread has stopped."""
+is kernprof's own, after this thread has stopped. While it runs, a live dump
+(LINEPROF_DUMP_SIGNAL, lineprof.live_dump) writes through it too."""
 import sys
 import threading
 
@@ -18,9 +19,13 @@ class PeriodicWriter:
         self._failed = False
 
     def start(self):
+        from lineprof import live_dump
+        live_dump.set_writer(self._write, "periodic")
         self._thread.start()
 
     def stop(self):
+        from lineprof import live_dump
+        live_dump.set_writer(None, "periodic")
         self._stopping.set()
         self._thread.join()
 
