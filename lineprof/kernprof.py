@@ -43,6 +43,7 @@ from lineprof.autoprofile import AutoProfiler, PreimportError, Target, TargetErr
 from lineprof.cmdline import (DEFAULT_UNIT, OneLineErrorParser, add_report_options,
                               positive_float, read_config, show_report, silence_stdout)
 from lineprof.datafile import LprofFormatError, write_atomically
+from lineprof import live_dump
 from lineprof.periodic import PeriodicWriter
 # lineprof.calibration and lineprof.job need the C extension: they are
 # imported where used, so that a source folder where it is not built gets
@@ -727,6 +728,8 @@ def _profile(program, options, line_by_line, builtin, verbose):
             failed = _preimport(program)
             if failed is not None:
                 return failed
+        # A live dump (LINEPROF_DUMP_SIGNAL) writes the output file so far.
+        live_dump.set_writer(lambda: profiler.dump_stats(options.outfile), "kernprof")
         lineprof.profile.attach(profiler)
         if builtin:
             builtins.__dict__["profile"] = profiler
@@ -749,6 +752,7 @@ def _profile(program, options, line_by_line, builtin, verbose):
             status = 1
         finally:
             lineprof.profile.attach(None)
+            live_dump.set_writer(None, "kernprof")
             if writer is not None:
                 writer.stop()
             if program.autoprofiler is not None:

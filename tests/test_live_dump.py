@@ -95,9 +95,11 @@ def test_dump_under_lineprof_dir(tmp_path):
     assert len(os.listdir(str(folder))) == 1
 
 
-@pytest.mark.parametrize("interval", ["1", "100"])
+@pytest.mark.parametrize("interval", ["1", "100", None])
 def test_dump_beside_kernprof_interval(tmp_path, interval):
-    # -i 100: the periodic writes do not come in the test's time, the dumps do.
+    # -i 100: the periodic writes do not come in the test's time, the dumps do;
+    # without -i, only the dumps write before the end.
     path = tmp_path / "prog.py.lprof"
-    seen = dump_twice(tmp_path, ["-m", "kernprof", "-l", "-i", interval, "prog.py"], {}, path)
+    options = ["-i", interval] if interval else []
+    seen = dump_twice(tmp_path, ["-m", "kernprof", "-l"] + options + ["prog.py"], {}, path)
     assert hits(path) > seen[1]
