@@ -284,6 +284,9 @@ COMMANDS = {
     "merge": (_merge_parser, _run_merge, "sum profiles into one .lprof"),
     "convert": (_convert_parser, _run_convert,
                 "write line_profiler's .lprof format (--to line_profiler), or lineprof's"),
+    # Dispatched in _main before the parsing of .lprof files.
+    "attach": (None, None, "profile functions of a running process (3.14+): attach PID -f "
+                           "module:function"),
 }
 
 OVERVIEW = """usage: python -m lineprof [COMMAND] FILE.lprof [FILE.lprof ...] [options]
@@ -325,6 +328,10 @@ def _main(argv):
         # it, cannot take: `lineprof kernprof -l -v script.py`.
         from lineprof.kernprof import run_command
         return run_command(argv[1:])
+    if argv[:1] == ["attach"]:
+        # Takes a PID, not .lprof files (lineprof.attach, 3.14+).
+        from lineprof.attach import run_command as run_attach
+        return run_attach(argv[1:])
     if argv[:1] in (["-V"], ["--version"]):
         from lineprof import __version__
         sys.stdout.write("lineprof %s\n" % __version__)
