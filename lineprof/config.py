@@ -142,6 +142,11 @@ def explicit_settings():
     }
     explicit_path = os.environ.get(RC_VARIABLE) or None
     path = explicit_path or find_pyproject()
+    # Read at a program's first @profile even when profiling stays off: a
+    # file without line_profiler's tables is not parsed (nor TOML imported).
+    if path is not None and explicit_path is None and \
+            "line_profiler" not in _text(path):
+        path = None
     try:
         document = _read(path, explicit_path is not None) if path else None
     except ConfigError as error:
@@ -181,12 +186,16 @@ def _read(path, explicit):
     return document
 
 
-def _mentions_table(path):
+def _text(path):
     try:
         with open(path, encoding="utf-8", errors="replace") as stream:
-            text = stream.read()
+            return stream.read()
     except OSError:
-        return False
+        return ""
+
+
+def _mentions_table(path):
+    text = _text(path)
     return "[tool.lineprof" in text or "[tool.line_profiler" in text
 
 

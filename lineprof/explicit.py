@@ -191,11 +191,14 @@ class GlobalProfiler:
     def __call__(self, func=None, *, sample=None, limit=None):
         """@profile, or @profile(sample=P, limit=N): each outermost call
         profiled with probability P, at most N in this process."""
-        from lineprof import sampling
-        if sample is not None:
-            sample = sampling.check_sample(sample)
-        if limit is not None:
-            limit = sampling.check_limit(limit)
+        if sample is not None or limit is not None:
+            # Imported only here: a plain @profile (deployed code with
+            # LINEPROF unset) imports nothing more.
+            from lineprof import sampling
+            if sample is not None:
+                sample = sampling.check_sample(sample)
+            if limit is not None:
+                limit = sampling.check_limit(limit)
         if func is None:
             return lambda func: self._decorate(func, sample, limit)
         return self._decorate(func, sample, limit)
