@@ -52,13 +52,17 @@ def _resolve_function(spec):
     if module is None:
         raise LookupError("function not found: %s (module %r is not imported in the process)"
                           % (spec, module_name))
-    obj = module
-    for part in qualname.split("."):
+    return _attributes(module, qualname.split("."), "function not found: " + spec)
+
+
+def _attributes(obj, parts, failure):
+    """obj.parts[0].parts[1]...; LookupError starting with failure if one is missing."""
+    for part in parts:
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise LookupError("function not found: %s (%r has no attribute %r)"
-                              % (spec, getattr(obj, "__name__", obj), part))
+            raise LookupError("%s (%r has no attribute %r)"
+                              % (failure, getattr(obj, "__name__", obj), part))
     return obj
 
 
@@ -70,14 +74,7 @@ def _resolve_target(name):
         module = sys.modules.get(".".join(parts[:end]))
         if module is None:
             continue
-        obj = module
-        for part in parts[end:]:
-            try:
-                obj = getattr(obj, part)
-            except AttributeError:
-                raise LookupError("target not found: %s (%r has no attribute %r)"
-                                  % (name, getattr(obj, "__name__", obj), part))
-        return obj
+        return _attributes(module, parts[end:], "target not found: " + name)
     raise LookupError("target not found: %s (no such module is imported in the process)" % name)
 
 

@@ -270,21 +270,26 @@ class _Counted:
         try:
             close = getattr(self.result, "close", None)
             if close is not None:
-                close()
+                self._close(close)
         finally:
             self.request.end()
+            self._finish()
+
+    def _close(self, close):
+        close()
+
+    def _finish(self):
+        pass
 
 
-class _Profiled:
+class _Profiled(_Counted):
     """The response of a profiled request: profiling is on while it yields
     its chunks and while it closes; the profile is written once it is closed."""
 
     def __init__(self, result, request, finish, enable, disable):
-        self.result = result
-        self.request = request
-        self.finish = finish
+        super().__init__(result, request)
+        self._finish = finish
         self.enable, self.disable = enable, disable
-        self._done = False
 
     def __iter__(self):
         self.enable()
@@ -302,21 +307,12 @@ class _Profiled:
                 self.disable()
             yield chunk
 
-    def close(self):
-        if self._done:
-            return
-        self._done = True
+    def _close(self, close):
+        self.enable()
         try:
-            close = getattr(self.result, "close", None)
-            if close is not None:
-                self.enable()
-                try:
-                    close()
-                finally:
-                    self.disable()
+            close()
         finally:
-            self.request.end()
-            self.finish()
+            self.disable()
 
 
 class ASGIMiddleware(_Middleware):
