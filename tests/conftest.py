@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import time
 
 import pytest
 
@@ -19,6 +20,18 @@ def run_python(args, cwd, input=None, env=None, timeout=120):
     full_env.update(env or {})
     return subprocess.run([sys.executable] + list(args), cwd=str(cwd), input=input,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def wait_for(condition, timeout=60.0):
+    """condition()'s first true value, polled until timeout seconds pass
+    (then AssertionError): for files and states that other processes make."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out")
 
 
 @pytest.fixture

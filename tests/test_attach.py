@@ -11,6 +11,7 @@ import time
 import pytest
 
 import lineprof
+from conftest import wait_for
 
 NEEDS_REMOTE_EXEC = pytest.mark.skipif(
     sys.version_info < (3, 14) or not hasattr(sys, "remote_exec"),
@@ -54,16 +55,6 @@ while True:
     time.sleep(0.001)
 '''
 WORK_LINES = (4, 5, 6)      # y = ..., z = ..., return z
-
-
-def wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 class Target:

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from lineprof.stats import LineStats
+from conftest import wait_for
 
 PROGRAM = '''\
 import os, sys, time
@@ -28,13 +29,6 @@ while not os.path.exists("stop"):
 def hits(path):
     stats = LineStats.from_files(str(path))
     return sum(h for lines in stats.timings.values() for _, h, _ in lines)
-
-
-def wait_for(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def dump_twice(tmp_path, args, env, path):

@@ -6,6 +6,7 @@ import time
 
 import lineprof
 
+from conftest import wait_for
 from test_kernprof import assert_one_line_error, write
 
 PROGRAM = '''\
@@ -28,16 +29,6 @@ def hits_of_step(path):
     stats = lineprof.load_stats(str(path))
     ((_, rows),) = stats.timings.items()
     return {lineno: hits for lineno, hits, _ in rows}[7]
-
-
-def wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def test_profile_is_written_periodically_while_the_program_runs(tmp_path):
