@@ -127,6 +127,9 @@ class GlobalProfiler:
         if self._sampling[2]:
             from lineprof.sampling import PerCallWriter
             self._per_call = PerCallWriter(self._profiler, folder)
+            live_dump.set_writer(lambda: sys.stderr.write(
+                "lineprof: LINEPROF_PER_CALL=1 writes each call's profile as it ends;"
+                " nothing to dump\n"), "explicit")
         elif folder:
             from lineprof.job import part_stem, program_name
             name = program_name()

@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -20,6 +21,12 @@ def run_python(args, cwd, input=None, env=None, timeout=120):
     full_env.update(env or {})
     return subprocess.run([sys.executable] + list(args), cwd=str(cwd), input=input,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def interruptible():
+    """preexec_fn for a child the test interrupts with SIGINT: a shell's
+    background job starts with SIGINT ignored, and Python keeps it so."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(condition, timeout=60.0):

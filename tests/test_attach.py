@@ -11,7 +11,7 @@ import time
 import pytest
 
 import lineprof
-from conftest import wait_for
+from conftest import interruptible, wait_for
 
 NEEDS_REMOTE_EXEC = pytest.mark.skipif(
     sys.version_info < (3, 14) or not hasattr(sys, "remote_exec"),
@@ -206,7 +206,7 @@ def test_ctrl_c_stops_the_window(target, tmp_path):
     attacher = subprocess.Popen([sys.executable, "-m", "lineprof", "attach", str(child.pid),
                                  "-f", "__main__:work", "-o", str(out)], cwd=str(tmp_path),
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+                                text=True, preexec_fn=interruptible)
     line = attacher.stderr.readline()
     assert "until Ctrl-C" in line, line
     time.sleep(0.5)

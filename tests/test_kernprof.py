@@ -7,6 +7,7 @@ import sys
 import time
 
 import lineprof
+from conftest import interruptible
 
 SCRIPT = '''\
 import sys
@@ -95,7 +96,7 @@ def test_ctrl_c_keeps_the_profile(tmp_path):
                                           "while True:\n    work(100)\n    time.sleep(0.01)\n")
     process = subprocess.Popen([sys.executable, "-m", "kernprof", "-l", "script.py"],
                                cwd=str(tmp_path), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     assert "argv" in process.stdout.readline()
     deadline = time.time() + 30
     while "ready" not in process.stdout.readline() and time.time() < deadline:

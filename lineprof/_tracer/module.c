@@ -772,7 +772,7 @@ module_exec(PyObject *module)
         Py_DECREF(state->tracer_type);
         return -1;
     }
-    if (lp_add_profiled_function_type(module) < 0) {
+    if (lp_add_profiled_function_type(module) < 0 || lp_add_sampled_function_type(module) < 0) {
         return -1;
     }
 #ifdef LP_USE_MONITORING

@@ -758,6 +758,14 @@ void lp_registry_free(Dispatcher *dispatcher);
 
 /* wrapper.c: adds the ProfiledFunction (3.9+) and ProfiledGenerator types. */
 int lp_add_profiled_function_type(PyObject *module);
+/* What the function wrappers share with functions: bound as a method to the
+ * instance they are looked up on (tp_descr_get), pickled by their qualified
+ * name in their module (__reduce__). */
+PyObject *lp_bind_as_method(PyObject *self, PyObject *obj, PyObject *type);
+PyObject *lp_reduce_by_qualname(PyObject *self, PyObject *ignored);
+/* sampled.c: adds the Countdown and SampledFunction types and the thread's
+ * sampling mode (lineprof.sampling). */
+int lp_add_sampled_function_type(PyObject *module);
 #ifndef _WIN32
 /* signals.c */
 PyObject *lp_resend_until_handled(PyObject *module, PyObject *signum);

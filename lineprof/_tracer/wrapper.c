@@ -44,6 +44,22 @@ switched_off(PyObject *result, PyObject *disable)
     return result;
 }
 
+PyObject *
+lp_bind_as_method(PyObject *self, PyObject *obj, PyObject *Py_UNUSED(type))
+{
+    if (obj == NULL || obj == Py_None) {
+        Py_INCREF(self);
+        return self;
+    }
+    return PyMethod_New(self, obj);
+}
+
+PyObject *
+lp_reduce_by_qualname(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return lp_getattr(self, "__qualname__");
+}
+
 #if PY_VERSION_HEX >= 0x03090000
 
 #include <stddef.h>
@@ -136,32 +152,14 @@ profiled_call(PyObject *self, PyObject *args, PyObject *kwargs)
     return PyVectorcall_Call(self, args, kwargs);
 }
 
-/* A method: bound to the instance it is looked up on, as functions are. */
-static PyObject *
-profiled_get(PyObject *self, PyObject *obj, PyObject *Py_UNUSED(type))
-{
-    if (obj == NULL || obj == Py_None) {
-        Py_INCREF(self);
-        return self;
-    }
-    return PyMethod_New(self, obj);
-}
-
 static PyObject *
 profiled_repr(ProfiledFunction *self)
 {
     return PyObject_Repr(self->func);
 }
 
-/* Pickled by name, as the function it stands for in its module. */
-static PyObject *
-profiled_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
-{
-    return lp_getattr(self, "__qualname__");
-}
-
 static PyMethodDef profiled_methods[] = {
-    {"__reduce__", profiled_reduce, METH_NOARGS, NULL},
+    {"__reduce__", lp_reduce_by_qualname, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -183,7 +181,7 @@ static PyType_Slot profiled_slots[] = {
     {Py_tp_traverse, (void *)profiled_traverse},
     {Py_tp_clear, (void *)profiled_clear},
     {Py_tp_call, (void *)profiled_call},
-    {Py_tp_descr_get, (void *)profiled_get},
+    {Py_tp_descr_get, (void *)lp_bind_as_method},
     {Py_tp_repr, (void *)profiled_repr},
     {Py_tp_methods, profiled_methods},
     {Py_tp_members, profiled_members},
