@@ -219,6 +219,9 @@ class GlobalProfiler:
         if sample is None and limit is None and self._per_call is None:
             return profiled
         from lineprof import sampling
+        # A sampled call counts the lines of its own thread only: on 3.12+ the
+        # unsampled calls other threads make meanwhile would be counted too.
+        self._profiler._tracer.calling_thread_only = True
         chooser = sampling.sampler(sample, limit, self._per_call)
         return sampling.wrap(func, profiled, chooser) or profiled
 

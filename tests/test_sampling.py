@@ -266,3 +266,31 @@ def test_per_call_files_hold_one_call_at_a_time(tmp_path):
             for key, lines in LineStats.from_files(
                 *[str(folder / name) for name in os.listdir(str(folder))]).timings.items()}
     assert hits["numbers"] == 5 + 4          # the for line 5 times, the yield 4
+
+
+def test_calling_thread_only_keeps_other_threads_calls_out():
+    """What a sampled call's profiler is set to: enable_by_count() counts the
+    calling thread only. Without it, on 3.12+ (sys.monitoring's events are
+    seen on every thread) another thread's call of the code counts too."""
+    import sys
+    import threading
+
+    from lineprof import LineProfiler
+
+    def work():
+        return 1
+
+    for only, other_counted in [(True, False), (False, sys.version_info >= (3, 12))]:
+        profiler = LineProfiler(work)
+        profiler._tracer.calling_thread_only = only
+        assert profiler._tracer.calling_thread_only is only
+        profiler.enable_by_count()
+        try:
+            work()
+            thread = threading.Thread(target=work)
+            thread.start()
+            thread.join()
+        finally:
+            profiler.disable_by_count()
+        (lines,) = profiler.get_stats().timings.values()
+        assert [hits for _, hits, _ in lines] == [2 if other_counted else 1], (only, lines)

@@ -636,7 +636,24 @@ tracer_get_codes(TracerObject *self, void *Py_UNUSED(closure))
 static PyObject *
 tracer_get_enabled(TracerObject *self, void *Py_UNUSED(closure))
 {
-    return PyBool_FromLong(lp_recording(self->recording));
+    return PyBool_FromLong(lp_recording_anywhere(self->recording));
+}
+
+static PyObject *
+tracer_get_calling_thread_only(TracerObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(LP_LOAD(self->recording->calling_thread_only));
+}
+
+static int
+tracer_set_calling_thread_only(TracerObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    int on = value ? PyObject_IsTrue(value) : 0;
+    if (on < 0) {
+        return -1;
+    }
+    LP_STORE(self->recording->calling_thread_only, on);
+    return 0;
 }
 
 static PyMethodDef tracer_methods[] = {
@@ -672,6 +689,10 @@ static PyMethodDef tracer_methods[] = {
 static PyGetSetDef tracer_getset[] = {
     {"codes", (getter)tracer_get_codes, NULL, "The registered code objects.", NULL},
     {"enabled", (getter)tracer_get_enabled, NULL, "Whether the tracer is recording.", NULL},
+    {"calling_thread_only", (getter)tracer_get_calling_thread_only,
+     (setter)tracer_set_calling_thread_only,
+     "Whether enable_by_count() records on the calling thread only (default: every thread).",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -124,6 +124,7 @@ typedef struct ShardTable {         /* replaced whole when it grows */
 typedef struct Recording {
     int enabled;                    /* enable() was called, disable() not since */
     int by_count;                   /* enable_by_count() nesting, all threads */
+    int calling_thread_only;        /* enable_by_count() records on its thread only */
 } Recording;
 
 struct TracerObject;
@@ -262,10 +263,28 @@ typedef struct TracerObject {
     int warned;                     /* enable_by_count() said it could not start */
 } TracerObject;
 
+/* Whether a tracer is on anywhere. */
 static inline int
-lp_recording(const Recording *recording)
+lp_recording_anywhere(const Recording *recording)
 {
     return LP_LOAD(recording->enabled) || LP_LOAD(recording->by_count) > 0;
+}
+
+/* Whether a tracer records on this thread: enable() on every thread;
+ * enable_by_count() on every thread too (sys.monitoring's events are seen on
+ * all of them, as line_profiler 5 counts them on 3.12+), or, with
+ * calling_thread_only, on the threads inside such a call only (a sampled
+ * call must not count the unsampled calls other threads make meanwhile,
+ * lineprof.sampling). The thread's count is that of every tracer: with two
+ * tracers enabled by count on two threads, both threads pass. 3.8-3.11 trace
+ * only the threads inside such a call anyway (the trace function is per
+ * thread). */
+static inline int
+lp_recording(const Recording *recording, const ThreadStack *stack)
+{
+    return LP_LOAD(recording->enabled)
+           || (LP_LOAD(recording->by_count) > 0
+               && (stack->by_count > 0 || !LP_LOAD(recording->calling_thread_only)));
 }
 
 /* ---- the lock ------------------------------------------------------------
@@ -487,7 +506,7 @@ lp_charge(Dispatcher *dispatcher, const ThreadStack *stack, const FrameRecord *r
     for (int i = 0; i < lines_of->n; i++) {
         CodeLines *lines = lines_of->items[i];
         unsigned int index = (unsigned int)(record->line - lines->first_line);
-        if (index < (unsigned int)lines->n_lines && lp_recording(lines->recording)) {
+        if (index < (unsigned int)lines->n_lines && lp_recording(lines->recording, stack)) {
             Shard *shard = lp_shard(dispatcher, lines, stack);
             if (shard != NULL) {
                 LP_BUMP(shard->lines[index].ticks, elapsed);
@@ -576,7 +595,7 @@ lp_on_start(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObj
         const LinesTable *lines_of = LP_LOAD_ACQUIRE(entry->lines_of);
         for (int i = 0; i < lines_of->n; i++) {
             CodeLines *lines = lines_of->items[i];
-            Shard *shard = lp_recording(lines->recording) ? lp_shard(dispatcher, lines, stack) : NULL;
+            Shard *shard = lp_recording(lines->recording, stack) ? lp_shard(dispatcher, lines, stack) : NULL;
             if (shard != NULL) {
                 LP_BUMP(shard->calls, 1);
             }
@@ -620,7 +639,7 @@ lp_on_line(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObje
         const LinesTable *lines_of = LP_LOAD_ACQUIRE(entry->lines_of);
         for (int i = 0; i < lines_of->n; i++) {
             CodeLines *lines = lines_of->items[i];
-            if (!lp_recording(lines->recording)) {
+            if (!lp_recording(lines->recording, stack)) {
                 continue;
             }
             Shard *shard = lp_shard(dispatcher, lines, stack);
@@ -661,7 +680,7 @@ lp_count_call(Dispatcher *dispatcher, const ThreadStack *stack, const FrameRecor
     const LinesTable *caller_lines = LP_LOAD_ACQUIRE(caller->entry->lines_of);
     for (int i = 0; i < callee_lines->n; i++) {
         CodeLines *lines = callee_lines->items[i];
-        if (!lp_recording(lines->recording)) {
+        if (!lp_recording(lines->recording, stack)) {
             continue;
         }
         const CodeLines *from = NULL;      /* the same tracer's lines of the caller */
