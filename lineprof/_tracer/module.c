@@ -211,6 +211,10 @@ tracer_dealloc(TracerObject *self)
     lp_lock(dispatcher);
     LP_STORE(self->recording->by_count, 0);
     tracer_stop(self, NULL);
+    if (self->recording->memory) {
+        LP_STORE(self->recording->memory, 0);
+        lp_memory_stop(dispatcher);
+    }
     for (Py_ssize_t i = 0; i < self->n_codes; i++) {
         CodeLines *lines = self->codes[i];
         CodeEntry *entry = lp_registry_find(dispatcher, lines->code);
@@ -529,6 +533,12 @@ clear_shard(Shard *shard, int n_lines)
         LP_STORE(shard->lines[j].ticks, 0);
         LP_STORE(shard->lines[j].half_dispatches, 0);
     }
+    LineMemory *memory = LP_LOAD_ACQUIRE(shard->memory);
+    for (int j = 0; memory != NULL && j < n_lines; j++) {
+        LP_STORE(memory[j].allocated, 0);
+        LP_STORE(memory[j].freed, 0);
+        LP_STORE(memory[j].peak, 0);
+    }
 }
 
 static PyObject *
@@ -620,6 +630,80 @@ tracer_get_edges(TracerObject *self, PyObject *Py_UNUSED(ignored))
     return result;
 }
 
+/* [(code, [(line, allocated, freed, peak), ...]), ...]: the memory of the
+ * lines that counted bytes, every shard's added up (peaks: the largest). */
+static PyObject *
+tracer_get_memory(TracerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    lp_lock(self->dispatcher);
+    PyObject *result = PyList_New(0);
+    for (Py_ssize_t i = 0; result != NULL && i < self->n_codes; i++) {
+        const CodeLines *lines = self->codes[i];
+        LineMemory *total = PyMem_RawCalloc((size_t)lines->n_lines, sizeof(LineMemory));
+        PyObject *rows = total ? PyList_New(0) : PyErr_NoMemory();
+        int n_more = lines->more != NULL ? lines->more->n : 0;
+        for (int s = -1; rows != NULL && s < n_more; s++) {
+            const Shard *shard = s < 0 ? lines->first : lines->more->shards[s];
+            const LineMemory *memory = shard != NULL ? LP_LOAD_ACQUIRE(shard->memory) : NULL;
+            for (int j = 0; memory != NULL && j < lines->n_lines; j++) {
+                total[j].allocated += LP_LOAD(memory[j].allocated);
+                total[j].freed += LP_LOAD(memory[j].freed);
+                int64_t peak = LP_LOAD(memory[j].peak);
+                total[j].peak = peak > total[j].peak ? peak : total[j].peak;
+            }
+        }
+        for (int j = 0; rows != NULL && j < lines->n_lines; j++) {
+            if (total[j].allocated == 0 && total[j].freed == 0) {
+                continue;
+            }
+            PyObject *row = Py_BuildValue("(iKKL)", lines->first_line + j,
+                                          (unsigned long long)total[j].allocated,
+                                          (unsigned long long)total[j].freed,
+                                          (long long)total[j].peak);
+            if (row == NULL || PyList_Append(rows, row) < 0) {
+                Py_CLEAR(rows);
+            }
+            Py_XDECREF(row);
+        }
+        PyMem_RawFree(total);
+        PyObject *pair = (rows != NULL && PyList_GET_SIZE(rows) > 0)
+                         ? PyTuple_Pack(2, lines->code, rows) : NULL;
+        if (rows == NULL || (PyList_GET_SIZE(rows) > 0 && (pair == NULL || PyList_Append(result, pair) < 0))) {
+            Py_CLEAR(result);
+        }
+        Py_XDECREF(pair);
+        Py_XDECREF(rows);
+    }
+    lp_unlock(self->dispatcher);
+    return result;
+}
+
+static PyObject *
+tracer_get_memory_on(TracerObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(LP_LOAD(self->recording->memory));
+}
+
+static int
+tracer_set_memory_on(TracerObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    int on = value ? PyObject_IsTrue(value) : 0;
+    if (on < 0) {
+        return -1;
+    }
+    if (on == LP_LOAD(self->recording->memory)) {
+        return 0;
+    }
+    if (on && lp_memory_start(self->dispatcher) < 0) {
+        return -1;
+    }
+    if (!on) {
+        lp_memory_stop(self->dispatcher);
+    }
+    LP_STORE(self->recording->memory, on);
+    return 0;
+}
+
 static PyObject *
 tracer_get_codes(TracerObject *self, void *Py_UNUSED(closure))
 {
@@ -671,6 +755,8 @@ static PyMethodDef tracer_methods[] = {
     {"get_timings", (PyCFunction)tracer_get_timings, METH_NOARGS,
      "[(code, [(lineno, hits, ticks), ...]), ...] for the code objects that ran;\n"
      "ticks less event_cost per line-event dispatch (never below 0)."},
+    {"get_memory", (PyCFunction)tracer_get_memory, METH_NOARGS,
+     "[(code, [(lineno, allocated, freed, peak), ...]), ...] for the lines that counted bytes."},
     {"get_counts", (PyCFunction)tracer_get_counts, METH_NOARGS,
      "[(code, [(lineno, hits, ticks, dispatches), ...]), ...]: the raw counts; dispatches\n"
      "counts the line-event dispatches inside ticks (halves count 0.5)."},
@@ -689,6 +775,9 @@ static PyMethodDef tracer_methods[] = {
 static PyGetSetDef tracer_getset[] = {
     {"codes", (getter)tracer_get_codes, NULL, "The registered code objects.", NULL},
     {"enabled", (getter)tracer_get_enabled, NULL, "Whether the tracer is recording.", NULL},
+    {"memory", (getter)tracer_get_memory_on, (setter)tracer_set_memory_on,
+     "Whether the lines' allocated and freed bytes are counted (allocator hooks, memory.c).",
+     NULL},
     {"calling_thread_only", (getter)tracer_get_calling_thread_only,
      (setter)tracer_set_calling_thread_only,
      "Whether enable_by_count() records on the calling thread only (default: every thread).",

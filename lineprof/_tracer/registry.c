@@ -406,6 +406,7 @@ shard_retire(Dispatcher *dispatcher, Shard *shard)
 {
     if (shard != NULL) {
         (void)lp_retire(dispatcher, shard->edges);
+        (void)lp_retire(dispatcher, shard->memory);
         (void)lp_retire(dispatcher, shard);
     }
 }

@@ -107,9 +107,18 @@ typedef struct EdgeTable {          /* open addressing; replaced whole when half
 
 /* One thread slot's counts for one tracer's code: lines[i] is line
  * first_line + i. */
+/* A line's memory (memory.c): bytes allocated and freed while it ran,
+ * callees included, and the call's net allocation at its highest then. */
+typedef struct LineMemory {
+    uint64_t allocated;
+    uint64_t freed;
+    int64_t peak;
+} LineMemory;
+
 typedef struct Shard {
     uint64_t calls;                 /* frames started (a generator's resumes are not calls) */
     EdgeTable *edges;               /* who called it; NULL until the first call from profiled code */
+    LineMemory *memory;             /* by line; NULL until the first bytes counted */
     LineCounts lines[];
 } Shard;
 
@@ -125,6 +134,7 @@ typedef struct Recording {
     int enabled;                    /* enable() was called, disable() not since */
     int by_count;                   /* enable_by_count() nesting, all threads */
     int calling_thread_only;        /* enable_by_count() records on its thread only */
+    int memory;                     /* counts the bytes its lines allocate and free */
 } Recording;
 
 struct TracerObject;
@@ -180,6 +190,14 @@ typedef struct FrameRecord {
     int new_call;                   /* 1: a call; 0: a generator resumed */
     int64_t caller_paused_at_entry; /* the caller's paused and paused_line_events then */
     uint64_t caller_paused_line_events_at_entry;
+    /* Memory (memory.c), counted by the allocator hooks into the innermost
+     * record: the running line's bytes since it opened, and the call's. */
+    int mem_touched;                /* bytes counted since the line opened */
+    uint64_t mem_allocated, mem_freed;
+    uint64_t mem_call_allocated, mem_call_freed;    /* the lines' flushed so far */
+    int64_t mem_live;               /* the call's net allocation, callees included */
+    int64_t mem_line_peak;          /* mem_live at its highest since the line opened */
+    int64_t mem_call_peak;          /* and since the call started */
 } FrameRecord;
 
 /* ThreadStack.holders: who still needs the stack; the last to let go frees it. */
@@ -491,11 +509,18 @@ lp_open(FrameRecord *record, const ThreadStack *stack, int64_t t, int event_kind
 }
 
 /* Adds the time since the record's line started to that line. */
+/* memory.c: adds the record's line's bytes to the line of each tracer that
+ * counts memory, and starts the line's count afresh. */
+void lp_memory_flush(Dispatcher *dispatcher, const ThreadStack *stack, FrameRecord *record);
+
 static inline void
-lp_charge(Dispatcher *dispatcher, const ThreadStack *stack, const FrameRecord *record,
+lp_charge(Dispatcher *dispatcher, const ThreadStack *stack, FrameRecord *record,
           int64_t t_in, int event_kind)
 {
     const CodeEntry *entry = record->entry;
+    if (record->mem_touched) {
+        lp_memory_flush(dispatcher, stack, record);
+    }
     if (record->line < 0 || entry == NULL) {
         return;
     }
@@ -554,6 +579,10 @@ lp_push(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject 
     record->paused = 0;
     record->paused_line_events = 0;
     record->caller_code = NULL;     /* unknown unless the frame is seen to start */
+    record->mem_touched = 0;
+    record->mem_allocated = record->mem_freed = 0;
+    record->mem_call_allocated = record->mem_call_freed = 0;
+    record->mem_live = record->mem_line_peak = record->mem_call_peak = 0;
     return record;
 }
 
@@ -632,6 +661,9 @@ lp_on_line(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObje
         }
     }
     const CodeEntry *entry = record->entry;
+    if (record->mem_touched) {
+        lp_memory_flush(dispatcher, stack, record);
+    }
     if (entry != NULL) {
         int64_t elapsed = t_in - record->start;
         uint64_t halves = 2 * (stack->line_events - record->line_events_at_start)
@@ -701,6 +733,24 @@ lp_count_call(Dispatcher *dispatcher, const ThreadStack *stack, const FrameRecor
     }
 }
 
+/* A profiled frame returns to the record below it: its call's bytes are
+ * part of the running line there (callees included, as time is). */
+static inline void
+lp_memory_return(const FrameRecord *callee, FrameRecord *caller)
+{
+    caller->mem_allocated += callee->mem_call_allocated;
+    caller->mem_freed += callee->mem_call_freed;
+    int64_t peak = caller->mem_live + callee->mem_call_peak;
+    if (peak > caller->mem_line_peak) {
+        caller->mem_line_peak = peak;
+    }
+    if (peak > caller->mem_call_peak) {
+        caller->mem_call_peak = peak;
+    }
+    caller->mem_live += callee->mem_live;
+    caller->mem_touched = 1;
+}
+
 /* A return, a yield or an exception leaving the frame. */
 static inline void
 lp_on_exit(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code)
@@ -720,6 +770,9 @@ lp_on_exit(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObje
             /* Records dropped by a purge may have moved the caller. */
             if (i > 0 && record->caller_code != NULL && stack->frames[i - 1].code == record->caller_code) {
                 lp_count_call(dispatcher, stack, record, &stack->frames[i - 1], duration, line_events);
+            }
+            if (i > 0 && (record->mem_call_allocated | record->mem_call_freed)) {
+                lp_memory_return(record, &stack->frames[i - 1]);
             }
             stack->depth = i;
             lp_event_done(stack, LP_FRAME_EVENT);
@@ -782,6 +835,10 @@ int lp_add_profiled_function_type(PyObject *module);
  * name in their module (__reduce__). */
 PyObject *lp_bind_as_method(PyObject *self, PyObject *obj, PyObject *type);
 PyObject *lp_reduce_by_qualname(PyObject *self, PyObject *ignored);
+/* memory.c: the allocator hooks, installed while a tracer of this
+ * dispatcher counts memory (users). -1 with an exception set. */
+int lp_memory_start(Dispatcher *dispatcher);
+void lp_memory_stop(Dispatcher *dispatcher);
 /* sampled.c: adds the Countdown and SampledFunction types and the thread's
  * sampling mode (lineprof.sampling). */
 int lp_add_sampled_function_type(PyObject *module);
