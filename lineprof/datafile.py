@@ -14,14 +14,18 @@ lineprof's own format (never unpickled, safe to open from anywhere):
          "code_hash": "ab12...",   hash of the function's source, or null
          "calls": 12,              frames started, or null (optional)
          "lines": [[lineno, hits, time], ...],
-         "callers": [[function, lineno, calls, time], ...]}]}
+         "callers": [[function, lineno, calls, time], ...],
                                    optional: the calls from line lineno of
                                    functions[function] and the part of that
                                    line's time they took (LineStats.edges)
+         "memory": [[lineno, allocated, freed, peak], ...]}]}
+                                   optional (profiles taken with memory on):
+                                   bytes (LineStats.memory)
 
 A reader refuses a version newer than its own with a clear error. Keys a
 reader does not know are ignored, so that "callers" (added within format 1)
-is simply absent from older files and skipped by older readers.
+and "memory" are simply absent from older files and skipped by older
+readers.
 
 line_profiler's .lprof files are pickles of its LineStats. They are read with
 an unpickler that resolves no name but that class (mapped to a harmless
@@ -69,6 +73,9 @@ def dump_stats(stats, filename):
         })
         if key in callers:
             functions[-1]["callers"] = callers[key]
+        if stats.memory.get(key):
+            functions[-1]["memory"] = [[lineno] + list(counts)
+                                       for lineno, counts in sorted(stats.memory[key].items())]
     document = {"unit": stats.unit, "metadata": stats.metadata, "functions": functions}
     payload = MAGIC + b"%d\n" % FORMAT_VERSION + json.dumps(
         document, separators=(",", ":"), default=str).encode("utf-8")
@@ -226,7 +233,17 @@ def _stats_from_document(document):
             edge = (keys[row[0]], row[1], callee)
             old_calls, old_time = edges.get(edge, (0, 0))
             edges[edge] = (old_calls + row[2], old_time + row[3])
-    return LineStats(timings, float(unit), code_hashes, metadata, calls, edges)
+    memory = {}
+    for function, key in zip(functions, keys):
+        rows = function.get("memory", [])
+        _check(isinstance(rows, list), "memory is not a list")
+        lines = memory.setdefault(key, {}) if rows else None
+        for row in rows:
+            _check(isinstance(row, list) and len(row) == 4 and all(_is_int(v) for v in row)
+                   and min(row[:3]) >= 0, "bad memory row %r" % (row,))
+            old = lines.get(row[0], (0, 0, 0))
+            lines[row[0]] = (old[0] + row[1], old[1] + row[2], max(old[2], row[3]))
+    return LineStats(timings, float(unit), code_hashes, metadata, calls, edges, memory)
 
 
 class _PickledLineStats:

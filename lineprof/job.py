@@ -126,6 +126,7 @@ class Job:
             "targets": [_portable_target(text) for text in targets],
             "prof_imports": prof_imports,
             "compensation": profiler.compensation,
+            "memory": profiler.memory,
             "calibrated": None,
         }
         self._saved_environment = {}
@@ -227,14 +228,14 @@ def save_part(stats, path):
     if not os.path.isdir(os.path.dirname(path)):
         return      # the job has ended without this process (it was reported then)
     data = marshal.dumps((PART_FORMAT, stats.unit, stats.timings, stats.code_hashes,
-                          stats.calls, stats.metadata, stats.edges), 2)
+                          stats.calls, stats.metadata, stats.edges, stats.memory), 2)
     temporary = "%s.%d.tmp" % (path, os.getpid())
     with open(temporary, "wb") as stream:
         stream.write(data)
     os.replace(temporary, path)
 
 
-PART_FORMAT = "lineprof-part-2"
+PART_FORMAT = "lineprof-part-3"
 
 
 def load_part(path):
@@ -245,8 +246,8 @@ def load_part(path):
             fields = marshal.load(stream)
         if fields[0] != PART_FORMAT:
             raise ValueError("not a part of this lineprof")
-        form, unit, timings, code_hashes, calls, metadata, edges = fields
-        return LineStats(timings, unit, code_hashes, metadata, calls, edges)
+        form, unit, timings, code_hashes, calls, metadata, edges, memory = fields
+        return LineStats(timings, unit, code_hashes, metadata, calls, edges, memory)
     except (OSError, EOFError, TypeError, ValueError) as error:
         raise ValueError("%s: %s" % (path, error))
 
@@ -320,7 +321,8 @@ def start_child(config_path):
         return          # the job is over (or not ours): run unprofiled
     import lineprof
     from lineprof.profiler import LineProfiler
-    profiler = LineProfiler(compensation=config["compensation"])
+    profiler = LineProfiler(compensation=config["compensation"],
+                            memory=config.get("memory", False))
     calibrated = config.get("calibrated")
     if calibrated and calibrated["executable"] == sys.executable and \
             calibrated["version"] == sys.version:

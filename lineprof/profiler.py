@@ -360,7 +360,7 @@ class LineProfiler:
     """
 
     def __init__(self, *functions, compensation=True, wrap_trace=None,
-                 set_frame_local_trace=None):
+                 set_frame_local_trace=None, memory=False):
         self._tracer = _tracer.Tracer()
         self._codes = []            # in the order added, for the report
         # By identity: equal code objects of two files are two functions.
@@ -380,8 +380,19 @@ class LineProfiler:
         self.set_frame_local_trace = _environ_flag("LINE_PROFILER_SET_FRAME_LOCAL_TRACE") \
             if set_frame_local_trace is None else bool(set_frame_local_trace)
         self.start_time = time.time()
+        self.memory = memory
         for func in functions:
             self.add_function(func)
+
+    @property
+    def memory(self):
+        """Whether each line's allocated and freed bytes are counted too
+        (allocator hooks while this is on: memory.c)."""
+        return self._tracer.memory
+
+    @memory.setter
+    def memory(self, on):
+        self._tracer.memory = bool(on)
 
     @property
     def set_frame_local_trace(self):
@@ -701,6 +712,15 @@ class LineProfiler:
             edge = (keys[id(caller)], lineno, keys[id(callee)])
             old_calls, old_time = edges.get(edge, (0, 0))
             edges[edge] = (old_calls + edge_calls, old_time + int(round(ticks * ticks_to_units)))
+        memory = {}
+        if self.memory:
+            for code, rows in self._tracer.get_memory():
+                if id(code) not in keys:
+                    continue
+                lines = memory.setdefault(keys[id(code)], {})
+                for lineno, allocated, freed, peak in rows:
+                    old = lines.get(lineno, (0, 0, 0))
+                    lines[lineno] = (old[0] + allocated, old[1] + freed, max(old[2], peak))
         metadata = {
             "python": sys.version.split()[0],
             "argv": [str(arg) for arg in sys.argv],
@@ -709,7 +729,7 @@ class LineProfiler:
             "backend": _tracer.BACKEND,
             "compensation_ns_per_event": event_cost * timer_unit * 1e9,
         }
-        return LineStats(timings, STATS_UNIT, code_hashes, metadata, calls, edges)
+        return LineStats(timings, STATS_UNIT, code_hashes, metadata, calls, edges, memory)
 
     def clear(self):
         """Forgets every hit and time measured so far; the functions stay

@@ -19,15 +19,23 @@ class LineStats:
     took, in ``unit``. A line's time is its edges' plus its own, so a
     function's own time is its total less its edges (own_time()). Empty
     for files written before lineprof recorded calls, and for line_profiler's.
+
+    ``memory`` (profiles taken with memory=True) maps keys to
+    ``{lineno: (allocated, freed, peak)}``: the bytes the line allocated and
+    freed (callees included), and the function call's net allocation at its
+    highest while the line ran (the largest over calls). Runs add up
+    allocated and freed and keep the largest peak.
     """
 
-    def __init__(self, timings, unit, code_hashes=None, metadata=None, calls=None, edges=None):
+    def __init__(self, timings, unit, code_hashes=None, metadata=None, calls=None, edges=None,
+                 memory=None):
         self.timings = timings
         self.unit = unit
         self.code_hashes = dict(code_hashes or {})
         self.metadata = dict(metadata or {})
         self.calls = dict(calls or {})
         self.edges = dict(edges or {})
+        self.memory = {key: dict(lines) for key, lines in (memory or {}).items()}
         # Functions whose source differed between the runs added up: each
         # (key kept, key of the other version), in the order found.
         self.changed_sources = []
@@ -84,6 +92,11 @@ class LineStats:
                 counts[1] += int(round(time * scale))
             self.timings[key] = [(lineno, hits, time)
                                  for lineno, (hits, time) in sorted(merged.items())]
+            if other_key in other.memory:
+                mine = self.memory.setdefault(key, {})
+                for lineno, (allocated, freed, peak) in other.memory[other_key].items():
+                    old = mine.get(lineno, (0, 0, 0))
+                    mine[lineno] = (old[0] + allocated, old[1] + freed, max(old[2], peak))
         for (caller, lineno, callee), (calls, time) in other.edges.items():
             edge = (keys.get(caller, caller), lineno, keys.get(callee, callee))
             old_calls, old_time = self.edges.get(edge, (0, 0))
@@ -157,7 +170,7 @@ class LineStats:
         from lineprof.text_report import show_text
         show_text(self.timings, self.unit, output_unit=output_unit, stream=stream,
                   stripzeros=stripzeros, details=details, summarize=summarize, sort=sort,
-                  edges=self.edges)
+                  edges=self.edges, memory=self.memory)
 
     def to_file(self, filename):
         """Writes the data as a .lprof file, atomically."""

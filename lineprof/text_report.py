@@ -28,6 +28,11 @@ line_profiler's three, with the function's own time:
 A leaf function, and every function of a profile without edges (older
 files, line_profiler's), has line_profiler's header unchanged. The
 --summarize lines stay line_profiler's (total time only).
+
+A profile taken with memory on (LineStats.memory) gets two more columns
+before the line's contents, Net and Peak (lineprof.memory):
+
+    Line #      Hits         Time  Per Hit   % Time        Net       Peak  Line Contents
 """
 import inspect
 import linecache
@@ -39,6 +44,8 @@ from lineprof import notebook
 # Minimum widths of the numeric columns: line, hits, time, per hit, % time.
 _WIDTHS = (6, 9, 12, 8, 8)
 _HEADER = ("Line #", "Hits", "Time", "Per Hit", "% Time", "Line Contents")
+_MEMORY_HEADER = ("Net", "Peak")
+_MEMORY_WIDTH = 10
 
 
 def _fixed_or_general(value, width):
@@ -118,10 +125,12 @@ def _escaping(stream):
 
 def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None,
               stream=None, stripzeros=False, details=True, summarize=False, sort=False,
-              rich=False, callee_time=None):
+              rich=False, callee_time=None, memory=None):
     """Writes one function's block of the report. callee_time, the part of
     its time (in unit) spent in the profiled functions it called, adds the
-    "Own time" line when given (None: line_profiler's header only)."""
+    "Own time" line when given (None: line_profiler's header only). memory,
+    the function's {lineno: (allocated, freed, peak)}, adds the Net and Peak
+    columns (None: line_profiler's columns only)."""
     del summarize, sort, rich     # accepted for line_profiler compatibility
     stream = _escaping(stream)
     total_hits = sum(hits for _, hits, _ in timings)
@@ -152,25 +161,36 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
     widths = list(_WIDTHS)
     for column in (1, 2, 3):
         widths[column] = max([widths[column]] + [len(row[column - 1]) for row in cells.values()])
-    template = " ".join("%%%ds" % width for width in widths) + "  %-s"
-    header = template % _HEADER
-    stream.write("\n%s\n%s\n" % (header, "=" * len(header)))
     blank = ("", "", "", "")
+    names = _HEADER
+    if memory is not None:
+        from lineprof.memory import line_cells
+        memory_cells = line_cells(memory)
+        for column in (0, 1):
+            widths.append(max([_MEMORY_WIDTH] + [len(row[column]) for row in memory_cells.values()]))
+        names = _HEADER[:5] + _MEMORY_HEADER + _HEADER[5:]
+    template = " ".join("%%%ds" % width for width in widths) + "  %-s"
+    header = template % names
+    stream.write("\n%s\n%s\n" % (header, "=" * len(header)))
     for lineno, line in enumerate(sublines, start_lineno):
-        row = (lineno,) + cells.get(lineno, blank) + (line.rstrip("\n").rstrip("\r"),)
+        row = (lineno,) + cells.get(lineno, blank)
+        if memory is not None:
+            row += memory_cells.get(lineno, ("", ""))
+        row += (line.rstrip("\n").rstrip("\r"),)
         stream.write(template % row + "\n")
     stream.write("\n")
 
 
 def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, details=True,
-              summarize=False, sort=False, rich=False, edges=None):
+              summarize=False, sort=False, rich=False, edges=None, memory=None):
     """Writes the report of every function in stats ({key: timings}).
 
     sort orders functions by total time (least first, so the costliest ends
     up next to the prompt, as line_profiler does); summarize adds one line
     per function at the end, with its total time as line_profiler's. edges,
     the call graph of LineStats.edges, adds each calling function's own time
-    to its header (without it, the report is line_profiler's)."""
+    to its header (without it, the report is line_profiler's); memory, as
+    LineStats.memory, the Net and Peak columns of the functions it has."""
     del rich
     callee_times = callee_times_of(edges)
     stream = _escaping(stream)
@@ -183,7 +203,8 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, deta
         for (filename, lineno, name), timings in ordered:
             show_func(filename, lineno, name, timings, unit, output_unit=output_unit,
                       stream=stream, stripzeros=stripzeros,
-                      callee_time=callee_times.get((filename, lineno, name)) or None)
+                      callee_time=callee_times.get((filename, lineno, name)) or None,
+                      memory=memory.get((filename, lineno, name), {}) if memory else None)
     if summarize:
         for (filename, lineno, name), timings in ordered:
             total = sum(t for _, _, t in timings) * unit
