@@ -98,7 +98,8 @@ def show_report(stats, options, stream=None):
             rich_report.show_rich(stats.timings, stats.unit, output_unit=options.unit,
                                   stream=stream, stripzeros=options.skip_zero,
                                   sort=getattr(options, "sort", False),
-                                  summarize=options.summarize, edges=stats.edges)
+                                  summarize=options.summarize, edges=stats.edges,
+                                  memory=stats.memory)
             return
         sys.stderr.write("lineprof: --rich needs the 'rich' package (pip install rich); "
                          "showing plain text\n")

@@ -42,6 +42,7 @@ KNOWN_KEYS = {
     "line-by-line": bool, "builtin": bool, "outfile": str, "setup": str, "view": bool,
     "quiet": bool, "no-compensation": bool, "prof-mod": list, "prof-imports": bool,
     "output-interval": float, "no-subprocesses": bool, "keep-parts": bool, "preimports": bool,
+    "memory": bool,
     # both
     "unit": float, "skip-zero": bool, "summarize": bool, "rich": bool, "top": int,
     # the viewer

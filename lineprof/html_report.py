@@ -402,6 +402,11 @@ def _function_page(stats, key, title, output_unit, highlighter, page_names, grap
         numbered = list(enumerate((line.rstrip("\r\n") for line in source), first_lineno))
     cells = _cells(timings, stats.unit / output_unit, total_time)
     counts = {lineno: (hits, time) for lineno, hits, time in timings}
+    memory = None
+    if stats.memory:
+        from lineprof.memory import line_cells
+        memory = stats.memory.get(key, {})
+        memory_cells = line_cells(memory)
     hottest = None
     if total_time:
         hottest = max(timings, key=lambda row: (row[2], -row[0]))[0]
@@ -424,11 +429,19 @@ def _function_page(stats, key, title, output_unit, highlighter, page_names, grap
             heat += '<span class="label">hottest</span>'
         numbers = "".join("<td>%s</td>" % html.escape(cell.strip())
                           for cell in cells.get(lineno, ("", "", "", "")))
+        memory_attributes = ""
+        if memory is not None:
+            numbers += "".join("<td>%s</td>" % html.escape(cell)
+                               for cell in memory_cells.get(lineno, ("", "")))
+            if lineno in memory:
+                allocated, freed, peak = memory[lineno]
+                memory_attributes = (' data-allocated="%d" data-freed="%d" data-peak="%d"'
+                                     % (allocated, freed, peak))
         rows.append(
-            '<tr id="L%d" data-line="%d" data-hits="%d" data-time-ns="%d"%s>'
+            '<tr id="L%d" data-line="%d" data-hits="%d" data-time-ns="%d"%s%s>'
             '<td class="lineno"><a href="#L%d">%d</a></td>%s<td class="heat">%s</td>'
             '<td class="code">%s</td></tr>'
-            % (lineno, lineno, hits, _nanoseconds(time, stats.unit),
+            % (lineno, lineno, hits, _nanoseconds(time, stats.unit), memory_attributes,
                ' class="%s"' % " ".join(classes) if classes else "",
                lineno, lineno, numbers, heat, highlighter(text)))
 
@@ -453,8 +466,8 @@ def _function_page(stats, key, title, output_unit, highlighter, page_names, grap
         missing = ('<p class="note">The source file was not found; only the profiled '
                    'lines are listed.</p>')
     header = ('<thead><tr><th>Line #</th><th>Hits</th><th>Time</th><th>Per Hit</th>'
-              '<th>% Time</th><th class="text">Heat</th><th class="text">Line Contents</th>'
-              '</tr></thead>')
+              '<th>%% Time</th>%s<th class="text">Heat</th><th class="text">Line Contents</th>'
+              '</tr></thead>' % ("<th>Net</th><th>Peak</th>" if memory is not None else ""))
     body = ('<p><a href="index.html">&larr; %s</a></p>\n<h1>%s</h1>\n%s\n%s\n%s%s'
             '<table class="lines">%s<tbody>\n%s\n</tbody></table>'
             % (html.escape(title), html.escape(name), _metadata_list(details), summary,

@@ -22,11 +22,13 @@ Options:
   -s, -z     leave out the functions that were never called.
   -u UNIT    show times in UNIT seconds (e.g. 1e-3 for milliseconds; default
              1e-6, as kernprof -v and python -m lineprof show them).
+  --memory   also count the bytes each line allocates and frees (the Net and
+             Peak columns, as kernprof -l --memory).
 
 %%lprun_all profiles the cell itself, as line_profiler's does: its top-level
 code (reported as the function ``<lprof_cell>``) and, unless -p is given,
-the functions and methods defined in it. It takes -D, -T, -r, -z and -u as
-above, and:
+the functions and methods defined in it. It takes -D, -T, -r, -z, -u and
+--memory as above, and:
   -p         profile the top-level code only, not the functions defined in it.
   -t         store the cell's total time in seconds in ``_total_time_taken``
              in the user's namespace.
@@ -104,6 +106,9 @@ def split_options(line, flags=_FLAGS, valued=_VALUED, magic="%lprun"):
         position = match.end()
         if match.group(1) == "--":
             break
+        if match.group(1) == "--memory":
+            options["memory"] = [True]
+            continue
         letters = match.group(1)[1:]
         while letters:
             letter, letters = letters[0], letters[1:]
@@ -118,7 +123,7 @@ def split_options(line, flags=_FLAGS, valued=_VALUED, magic="%lprun"):
                 options.setdefault(letter, []).append(_unquoted(letters))
                 letters = ""
             else:
-                known = " ".join("-" + name for name in valued + flags)
+                known = " ".join("-" + name for name in valued + flags) + " --memory"
                 raise UsageError("%s: unknown option -%s (options: %s)" % (magic, letter, known))
     return options, line[position:].strip()
 
@@ -148,7 +153,7 @@ def run_lprun(shell, line, cell=None):
         raise UsageError("%lprun: no statement to run (usage: %lprun -f FUNC statement)")
     output_unit = _output_unit(options, "%lprun")
 
-    profiler = LineProfiler()
+    profiler = LineProfiler(memory=bool(options.get("memory")))
     global_ns, local_ns = shell.user_global_ns, shell.user_ns
     for expression in options.get("f", ()):
         try:
@@ -238,7 +243,7 @@ def run_lprun_all(shell, line, cell):
     code = code.replace(co_name=CELL_FUNCTION_NAME)
     if hasattr(code, "co_qualname"):
         code = code.replace(co_qualname=CELL_FUNCTION_NAME)
-    profiler = LineProfiler()
+    profiler = LineProfiler(memory=bool(options.get("memory")))
     profiler.add_function(code)
     if not options.get("p"):
         for function in _functions_defined_in(code):
@@ -291,8 +296,10 @@ class LineProfileReport:
         for (filename, first_lineno, name), timings in sorted(self.stats.timings.items()):
             if self.stripzeros and not any(hits for _, hits, _ in timings):
                 continue
+            memory = self.stats.memory.get((filename, first_lineno, name), {}) \
+                if self.stats.memory else None
             parts.append(_function_html(filename, first_lineno, name, timings, unit,
-                                        unit / output_unit))
+                                        unit / output_unit, memory))
         parts.append("</div>")
         return "\n".join(parts)
 
@@ -302,8 +309,9 @@ _CODE_CELL = ('<td style="text-align:left;padding:0 0.5em">'
               '<pre style="margin:0;background:none"><code>%s</code></pre></td>')
 
 
-def _function_html(filename, first_lineno, name, timings, unit, scalar):
-    """One function's heading and table."""
+def _function_html(filename, first_lineno, name, timings, unit, scalar, memory=None):
+    """One function's heading and table (with Net and Peak columns when
+    memory, the function's LineStats.memory, is given)."""
     total_time = sum(time for _, _, time in timings)
     heading = ("<h4>%s</h4>\n<p>File: <code>%s</code>, line %d &mdash; total time: %g s</p>"
                % (html.escape(name), html.escape(filename), first_lineno, total_time * unit))
@@ -314,12 +322,19 @@ def _function_html(filename, first_lineno, name, timings, unit, scalar):
     else:
         numbered = list(enumerate(source, first_lineno))
     cells = _cells(timings, scalar, total_time)
+    titles = ("Line #", "Hits", "Time", "Per Hit", "% Time")
+    if memory is not None:
+        from lineprof.memory import line_cells
+        memory_cells = line_cells(memory)
+        titles += ("Net", "Peak")
     header = "".join('<th style="text-align:%s;padding:0 0.5em">%s</th>'
                      % ("left" if title == "Line Contents" else "right", title)
-                     for title in ("Line #", "Hits", "Time", "Per Hit", "% Time", "Line Contents"))
+                     for title in titles + ("Line Contents",))
     rows = ["<tr>%s</tr>" % header]
     for lineno, line in numbered:
         numbers = (str(lineno),) + cells.get(lineno, ("", "", "", ""))
+        if memory is not None:
+            numbers += memory_cells.get(lineno, ("", ""))
         rows.append("<tr>%s%s</tr>" % ("".join(_CELL % number.strip() for number in numbers),
                                        _CODE_CELL % html.escape(line.rstrip("\r\n"))))
     table = '<table style="border-collapse:collapse;font-family:monospace">\n%s\n</table>' % (

@@ -59,6 +59,9 @@ The document, field by field:
         per_hit   time / hits in seconds, null when hits is 0
         percent   time as a percentage of the function's total_time, null
                   when total_time is 0
+        memory    only in profiles taken with memory on, for the lines that
+                  allocated or freed: {"allocated", "freed", "net", "peak"}
+                  in bytes, callees included (lineprof.memory)
     profiled_time  seconds spent in the profiled functions, a nested profiled
                 call counted once: the sum of every function's own_time
 
@@ -112,7 +115,8 @@ def to_document(stats):
     functions = []
     for key, lines in sorted(stats.timings.items()):
         document = _function_document(key, lines, stats.unit,
-                                      stats.code_hashes.get(key), stats.calls.get(key))
+                                      stats.code_hashes.get(key), stats.calls.get(key),
+                                      stats.memory.get(key, {}))
         document["own_time"] = own_times[key]
         document["callers"] = [_call_document(caller, lineno, counts, stats.unit)
                                for (caller, lineno), counts in sorted(callers.get(key, {}).items())]
@@ -137,7 +141,7 @@ def _call_document(other, at_line, counts, unit):
             "calls": calls, "time": time * unit}
 
 
-def _function_document(key, lines, unit, code_hash, calls):
+def _function_document(key, lines, unit, code_hash, calls, memory):
     filename, first_lineno, name = key
     total = sum(time for _, _, time in lines)
     line_documents = []
@@ -150,6 +154,10 @@ def _function_document(key, lines, unit, code_hash, calls):
             "per_hit": seconds / hits if hits else None,
             "percent": 100.0 * time / total if total else None,
         })
+        if lineno in memory:
+            allocated, freed, peak = memory[lineno]
+            line_documents[-1]["memory"] = {"allocated": allocated, "freed": freed,
+                                            "net": allocated - freed, "peak": peak}
     return {
         "file": filename,
         "line": first_lineno,

@@ -170,6 +170,9 @@ def build_parser():
     add_flag(parser, "--no-compensation",
                         help="do not subtract the calibrated per-event cost of tracing "
                              "from line times")
+    add_flag(parser, "--memory",
+                        help="with -l, also count the bytes each line allocates and frees "
+                             "(Net and Peak columns)")
     parser.add_argument("-p", "--prof-mod", action="append", metavar="TARGETS",
                         help="profile every function of these, without decorators: a "
                              "comma-separated list of modules, dotted function or class "
@@ -706,7 +709,8 @@ def _profile(program, options, line_by_line, builtin, verbose):
         if builtin:
             lineprof.LineProfiler   # the C extension, or one line saying it is not built
         if line_by_line:
-            profiler = lineprof.LineProfiler(compensation=not options.no_compensation)
+            profiler = lineprof.LineProfiler(compensation=not options.no_compensation,
+                                             memory=bool(options.memory))
         else:
             profiler = ContextualProfile()
         if line_by_line and not options.no_subprocesses:

@@ -712,15 +712,17 @@ class LineProfiler:
             edge = (keys[id(caller)], lineno, keys[id(callee)])
             old_calls, old_time = edges.get(edge, (0, 0))
             edges[edge] = (old_calls + edge_calls, old_time + int(round(ticks * ticks_to_units)))
-        memory = {}
+        memory = {}     # counted while memory was on (it may be off by now)
+        for code, rows in self._tracer.get_memory():
+            if id(code) not in keys:
+                continue
+            lines = memory.setdefault(keys[id(code)], {})
+            for lineno, allocated, freed, peak in rows:
+                old = lines.get(lineno, (0, 0, 0))
+                lines[lineno] = (old[0] + allocated, old[1] + freed, max(old[2], peak))
         if self.memory:
-            for code, rows in self._tracer.get_memory():
-                if id(code) not in keys:
-                    continue
-                lines = memory.setdefault(keys[id(code)], {})
-                for lineno, allocated, freed, peak in rows:
-                    old = lines.get(lineno, (0, 0, 0))
-                    lines[lineno] = (old[0] + allocated, old[1] + freed, max(old[2], peak))
+            for key in timings:
+                memory.setdefault(key, {})
         metadata = {
             "python": sys.version.split()[0],
             "argv": [str(arg) for arg in sys.argv],

@@ -56,7 +56,8 @@ def _syntax_theme():
     return ANSISyntaxTheme(styles)
 
 
-def _function_table(filename, start_lineno, name, timings, unit, output_unit, callee_time=0):
+def _function_table(filename, start_lineno, name, timings, unit, output_unit, callee_time=0,
+                    memory=None):
     from rich.syntax import Syntax
     from rich.table import Table
     from rich.text import Text
@@ -72,7 +73,12 @@ def _function_table(filename, start_lineno, name, timings, unit, output_unit, ca
         title.append("   Own time: %g s" % (max(0, total_time - callee_time) * unit))
     table = Table(title=title, title_justify="left", expand=False, show_edge=False,
                   header_style="bold")
-    for header in ("Line #", "Hits", "Time", "Per Hit", "% Time"):
+    headers = ("Line #", "Hits", "Time", "Per Hit", "% Time")
+    if memory is not None:
+        from lineprof.memory import line_cells
+        memory_cells = line_cells(memory)
+        headers += ("Net", "Peak")
+    for header in headers:
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("Line Contents", no_wrap=True, overflow="ellipsis")
     if source is None:
@@ -86,17 +92,18 @@ def _function_table(filename, start_lineno, name, timings, unit, output_unit, ca
         contents = highlighter.highlight(line)
         contents.rstrip()
         row_style = "dim" if not hits else ""
+        memory_row = memory_cells.get(lineno, ("", "")) if memory is not None else ()
         table.add_row(str(lineno), hits, time, per_hit,
-                      Text(percent.strip(), style=_heat_style(percent)), contents,
+                      Text(percent.strip(), style=_heat_style(percent)), *memory_row, contents,
                       style=row_style)
     return table
 
 
 def show_rich(timings, unit, output_unit=None, stream=None, stripzeros=False, sort=False,
-              summarize=False, edges=None):
+              summarize=False, edges=None, memory=None):
     """Prints the report of every function in timings with rich; with the
     call graph (edges), a function that called profiled functions shows its
-    own time too."""
+    own time too; with memory (LineStats.memory), the Net and Peak columns."""
     from lineprof.text_report import callee_times_of
     callee_times = callee_times_of(edges)
     stream = sys.stdout if stream is None else stream
@@ -110,8 +117,10 @@ def show_rich(timings, unit, output_unit=None, stream=None, stripzeros=False, so
         if stripzeros and not any(hits for _, hits, _ in lines):
             continue
         console.print()
+        key = (filename, start_lineno, name)
         console.print(_function_table(filename, start_lineno, name, lines, unit, output_unit,
-                                      callee_times.get((filename, start_lineno, name), 0)))
+                                      callee_times.get(key, 0),
+                                      memory.get(key, {}) if memory else None))
     if summarize:
         console.print()
         for (filename, start_lineno, name), lines in ordered:

@@ -246,3 +246,18 @@ def test_lprun_all_usage_errors(ip):
         ip.run_cell_magic("lprun_all", "-f f", "x = 1\n")
     with pytest.raises(UsageError, match="options only"):
         ip.run_cell_magic("lprun_all", "x = 1", "x = 1\n")
+
+
+def test_memory_option_adds_net_and_peak(ip, capsys):
+    ip.run_cell("def grow(n):\n    data = [str(i) for i in range(n)]\n    del data\n")
+    profiler = ip.run_line_magic("lprun", "-r --memory -f grow grow(10000)")
+    output = capsys.readouterr().out
+    header = next(line for line in output.splitlines() if line.startswith("Line #"))
+    assert "Net" in header and "Peak" in header
+    (lines,) = profiler.get_stats().memory.values()
+    assert lines[2][0] > 10000 * 40 and lines[3][1] > 10000 * 40
+    html_report = LineProfileReport(profiler.get_stats())._repr_html_()
+    assert ">Net</th>" in html_report and ">Peak</th>" in html_report
+    # Without it, the report is line_profiler's.
+    ip.run_line_magic("lprun", "-f grow grow(10)")
+    assert "Peak" not in capsys.readouterr().out
