@@ -123,7 +123,8 @@ def test_threads_are_attributed_to_their_own_lines(tmp_path):
         # bytes(n) is one block of n bytes and a small header: each line
         # holds its own thread's 20 blocks, none of the other's.
         assert 20 * size <= allocated < 20 * (size + 200), rows
-        assert freed_on_alloc_line == 0 and 20 * size <= freed < 20 * (size + 200), rows
+        # (what the `block =` line frees is small objects of the loop, not blocks)
+        assert freed_on_alloc_line < 1000 and 20 * size <= freed < 20 * (size + 200), rows
 
 
 TOGETHER = '''\

@@ -40,7 +40,8 @@
 #include <string.h>
 
 typedef struct SizeTable {
-    size_t capacity;                /* a power of two */
+    size_t capacity;                /* a power of two, 1 << (64 - shift) */
+    int shift;
     size_t used;
     struct { void *block; size_t size; } *slots;   /* block NULL: free */
 } SizeTable;
@@ -85,26 +86,28 @@ table_unlock(MemoryHooks *self)
 #endif
 }
 
+/* Fibonacci hashing: the top bits of the address times 2^64/phi, which
+ * mixes all of the address's bits into them. */
 static inline size_t
-block_hash(const void *block, size_t mask)
+block_hash(const void *block, int shift)
 {
-    uintptr_t key = (uintptr_t)block >> 4;
-    return (size_t)(key * 0x9E3779B97F4A7C15ull >> 17) & mask;
+    return (size_t)(((uint64_t)(uintptr_t)block * 0x9E3779B97F4A7C15ull) >> shift);
 }
 
 static int
 table_grow(SizeTable *table)
 {
-    size_t capacity = table->capacity ? table->capacity * 2 : 1024;
+    int shift = table->capacity ? table->shift - 1 : 64 - 12;
+    size_t capacity = (size_t)1 << (64 - shift);
     void *slots = calloc(capacity, sizeof(*table->slots));
     if (slots == NULL) {
         return -1;
     }
-    SizeTable grown = {capacity, 0, slots};
+    SizeTable grown = {capacity, shift, 0, slots};
     for (size_t i = 0; i < table->capacity; i++) {
         void *block = table->slots[i].block;
         if (block != NULL) {
-            size_t j = block_hash(block, capacity - 1);
+            size_t j = block_hash(block, shift);
             while (grown.slots[j].block != NULL) {
                 j = (j + 1) & (capacity - 1);
             }
@@ -118,15 +121,17 @@ table_grow(SizeTable *table)
     return 0;
 }
 
-/* 0 if out of memory: the block is then not counted. */
+/* 0 if out of memory: the block is then not counted. At most a quarter
+ * full, so that runs of taken slots (what a lookup and a removal walk)
+ * stay short. */
 static int
 table_put(SizeTable *table, void *block, size_t size)
 {
-    if ((table->used + 1) * 2 > table->capacity && table_grow(table) < 0) {
+    if ((table->used + 1) * 4 > table->capacity && table_grow(table) < 0) {
         return 0;
     }
     size_t mask = table->capacity - 1;
-    size_t i = block_hash(block, mask);
+    size_t i = block_hash(block, table->shift);
     while (table->slots[i].block != NULL && table->slots[i].block != block) {
         i = (i + 1) & mask;
     }
@@ -146,7 +151,7 @@ table_take(SizeTable *table, void *block)
         return 0;
     }
     size_t mask = table->capacity - 1;
-    size_t i = block_hash(block, mask);
+    size_t i = block_hash(block, table->shift);
     while (table->slots[i].block != block) {
         if (table->slots[i].block == NULL) {
             return 0;
@@ -158,7 +163,7 @@ table_take(SizeTable *table, void *block)
      * that the hole would cut off from their home slot. */
     size_t hole = i;
     for (size_t j = (i + 1) & mask; table->slots[j].block != NULL; j = (j + 1) & mask) {
-        size_t home = block_hash(table->slots[j].block, mask);
+        size_t home = block_hash(table->slots[j].block, table->shift);
         if (((j - home) & mask) >= ((j - hole) & mask)) {
             table->slots[hole] = table->slots[j];
             hole = j;
