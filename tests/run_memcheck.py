@@ -33,6 +33,8 @@ PROGRAMS = [
     ("exception through profiled functions", ".", ["-l", "-v", "exception.py"]),
     ("LineProfiler enable/disable", ".", ["-l", "enable_disable.py"]),
     ("kernprof -l -p on a module", "target", ["-l", "-v", "-p", "shapes", "main.py"]),
+    ("memory per line, threads", ".", ["-l", "-v", "--memory", "threads.py"]),
+    ("memory on and off, tracemalloc", ".", ["-l", "memory_toggle.py"]),
 ]
 
 # Kept apart from the programs' own exit codes, which must be 0.

@@ -180,7 +180,7 @@ table_take(SizeTable *table, void *block)
 static inline FrameRecord *
 running_record(MemoryHooks *self)
 {
-    Dispatcher *dispatcher = self->dispatcher;
+    Dispatcher *dispatcher = LP_LOAD(self->dispatcher);
     if (lp_stack_cache.owner != dispatcher || dispatcher == NULL
             || lp_stack_cache.serial != dispatcher->serial
             || lp_stack_cache.stack->generation != lp_stack_cache.generation) {
@@ -235,7 +235,7 @@ static void *
 hook_malloc(void *ctx, size_t size)
 {
     PyMemAllocatorEx *inner = ctx;
-    MemoryHooks *self = hooks;
+    MemoryHooks *self = LP_LOAD_ACQUIRE(hooks);
     void *block = inner->malloc(inner->ctx, size);
     if (block != NULL && self != NULL && LP_LOAD(self->active)) {
         count_allocated(self, block, size);
@@ -247,7 +247,7 @@ static void *
 hook_calloc(void *ctx, size_t nelem, size_t elsize)
 {
     PyMemAllocatorEx *inner = ctx;
-    MemoryHooks *self = hooks;
+    MemoryHooks *self = LP_LOAD_ACQUIRE(hooks);
     void *block = inner->calloc(inner->ctx, nelem, elsize);
     if (block != NULL && self != NULL && LP_LOAD(self->active)) {
         count_allocated(self, block, nelem * elsize);
@@ -259,7 +259,7 @@ static void *
 hook_realloc(void *ctx, void *old, size_t size)
 {
     PyMemAllocatorEx *inner = ctx;
-    MemoryHooks *self = hooks;
+    MemoryHooks *self = LP_LOAD_ACQUIRE(hooks);
     if (self == NULL || !LP_LOAD(self->active)) {
         return inner->realloc(inner->ctx, old, size);
     }
@@ -291,7 +291,7 @@ static void
 hook_free(void *ctx, void *block)
 {
     PyMemAllocatorEx *inner = ctx;
-    MemoryHooks *self = hooks;
+    MemoryHooks *self = LP_LOAD_ACQUIRE(hooks);
     if (block != NULL && self != NULL && LP_LOAD(self->active)) {
         count_freed(self, block);
     }
@@ -356,7 +356,7 @@ lp_memory_start(Dispatcher *dispatcher)
     }
     if (hooks != NULL) {
         /* Left in a chain by an earlier stop: take them up again. */
-        hooks->dispatcher = dispatcher;
+        LP_STORE(hooks->dispatcher, dispatcher);
         hooks->users = 1;
         LP_STORE(hooks->active, 1);
         return 0;
@@ -374,7 +374,7 @@ lp_memory_start(Dispatcher *dispatcher)
         made->mine[i] = (PyMemAllocatorEx){&made->inner[i], hook_malloc, hook_calloc,
                                            hook_realloc, hook_free};
     }
-    hooks = made;
+    LP_STORE_RELEASE(hooks, made);
     for (int i = 0; i < 2; i++) {
         PyMem_SetAllocator(domains[i], &made->mine[i]);
     }
@@ -397,12 +397,12 @@ still_in_front(const MemoryHooks *self)
 void
 lp_memory_stop(Dispatcher *dispatcher)
 {
-    MemoryHooks *self = hooks;
+    MemoryHooks *self = LP_LOAD_ACQUIRE(hooks);
     if (self == NULL || self->dispatcher != dispatcher || --self->users > 0) {
         return;
     }
     LP_STORE(self->active, 0);
-    self->dispatcher = NULL;
+    LP_STORE(self->dispatcher, NULL);
     table_lock(self);
     free(self->sizes.slots);
     memset(&self->sizes, 0, sizeof(self->sizes));
@@ -413,7 +413,7 @@ lp_memory_stop(Dispatcher *dispatcher)
     for (int i = 0; i < 2; i++) {
         PyMem_SetAllocator(domains[i], &self->inner[i]);
     }
-    hooks = NULL;
+    LP_STORE_RELEASE(hooks, NULL);
 #ifndef LP_FREE_THREADED
     free(self);     /* with the GIL held, no thread is inside a hook */
 #endif
