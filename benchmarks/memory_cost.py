@@ -17,6 +17,10 @@ The figures are medians over the rounds: the added time of each mode
 (its time - plain's), and the two ratios the issue sets targets for:
 memory_profiler's added time / lineprof-mem's (target >= 50) and
 lineprof-mem's added time / lineprof's (target <= 2).
+
+With --callgrind, each mode but memory_profiler runs once under valgrind's
+callgrind instead, and the figures are instruction counts: stable where
+times on a shared machine are not.
 """
 import argparse
 import os
@@ -68,8 +72,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=100000)
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count instructions under callgrind instead of timing")
     parser.add_argument("pythons", nargs="+")
     options = parser.parse_args()
+    if options.callgrind:
+        return count_instructions(options)
     print("| Python | plain | lineprof | lineprof --memory | tracemalloc | memory_profiler "
           "| memory_profiler / lineprof --memory (added) | lineprof --memory / lineprof (added) |")
     print("|---|---|---|---|---|---|---|---|")
@@ -94,6 +102,37 @@ def main():
             added["tracemalloc"], added["memory_profiler"],
             added["memory_profiler"] / added["lineprof-mem"],
             added["lineprof-mem"] / added["lineprof"]))
+    os.unlink(child)
+    os.rmdir(folder)
+    return 0
+
+
+def count_instructions(options):
+    folder = tempfile.mkdtemp()
+    child = os.path.join(folder, "memory_workload.py")
+    with open(child, "w") as stream:
+        stream.write(CHILD)
+    modes = ("plain", "lineprof", "lineprof-mem", "tracemalloc")
+    print("| Python | plain | lineprof (added) | lineprof --memory (added) | tracemalloc (added) "
+          "| lineprof --memory / lineprof (added) |")
+    print("|---|---|---|---|---|---|")
+    for python in options.pythons:
+        counts = {}
+        for mode in modes:
+            out = os.path.join(folder, "callgrind.out")
+            subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                            python, child, mode, str(options.calls)],
+                           capture_output=True, check=True, cwd=folder)
+            with open(out) as stream:
+                counts[mode] = next(int(line.split()[1]) for line in stream
+                                    if line.startswith("summary:"))
+            os.unlink(out)
+        version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        added = {mode: counts[mode] - counts["plain"] for mode in modes}
+        print("| %s | %.1fM | +%.1fM | +%.1fM | +%.1fM | %.2fx |" % (
+            version, counts["plain"] / 1e6, added["lineprof"] / 1e6, added["lineprof-mem"] / 1e6,
+            added["tracemalloc"] / 1e6, added["lineprof-mem"] / added["lineprof"]))
     os.unlink(child)
     os.rmdir(folder)
     return 0

@@ -492,3 +492,32 @@ def test_a_profile_without_edges_reads_as_before(tmp_path, profile, dump_dom):
         assert abs(percent(row["cells"][-1]) - share) <= 0.051
     page = dump_dom(link_of(index, "count_primes"))
     assert Tables(page).tables.keys() == set() and "Own time" not in page
+
+
+def test_memory_columns_as_the_browser_shows_them(tmp_path, dump_dom, monkeypatch):
+    (tmp_path / "grow_module.py").write_text(
+        "def grow(n):\n    data = [str(i) for i in range(n)]\n    del data\n    return n\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("grow_module")
+    try:
+        profiler = lineprof.LineProfiler(module.grow, memory=True)
+        profiler.runcall(module.grow, 20000)
+        profiler.memory = False
+        stats = profiler.get_stats()
+    finally:
+        sys.modules.pop("grow_module", None)
+    index = write_html(stats, str(tmp_path / "report"))
+    page = link_of(index, "grow")
+    dom = dump_dom(page)
+    assert "<th>Net</th><th>Peak</th>" in dom
+    rows = {int(row["attrs"]["data-line"]): row for row in Page(dom).rows}
+    (memory,) = stats.memory.values()
+    built, dropped = rows[2], rows[3]
+    assert int(built["attrs"]["data-allocated"]) == memory[2][0] > 20000 * 40
+    assert int(dropped["attrs"]["data-freed"]) == memory[3][1]
+    # The cells after % Time: Net and Peak, in scaled units.
+    assert built["cells"][5].endswith("KiB") or built["cells"][5].endswith("MiB")
+    assert dropped["cells"][5].startswith("-")
+    # The peak while `del` ran is the list's size, still live when it began.
+    assert int(dropped["attrs"]["data-peak"]) >= memory[2][0] - memory[2][1]
+    assert dropped["cells"][6] != ""

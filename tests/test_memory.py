@@ -320,3 +320,30 @@ def test_rich_report_has_the_columns(tmp_path, kernprof):
     assert "Net" in header and "Peak" in header
     row = next(line for line in result.stdout.splitlines() if "del data" in line)
     assert "-" in row and ("MiB" in row or "KiB" in row)
+
+
+POOL = '''\
+import multiprocessing
+
+
+@profile
+def work(n):
+    data = [str(i) for i in range(n)]
+    return len(data)
+
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        print(sum(pool.map(work, [20000] * 4)))
+'''
+
+
+def test_child_processes_count_memory_too(tmp_path, kernprof):
+    (tmp_path / "pool.py").write_text(POOL)
+    result = kernprof("-l", "--memory", "pool.py", env={"TMPDIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    stats = lineprof.load_stats(str(tmp_path / "pool.py.lprof"))
+    (key,) = [key for key in stats.timings if key[2] == "work"]
+    assert stats.calls[key] == 4
+    allocated = stats.memory[key][key[1] + 2][0]
+    assert allocated > 4 * 20000 * 40         # the four calls, made in the workers
