@@ -72,6 +72,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=100000)
+    parser.add_argument("--no-memory-profiler", action="store_true",
+                        help="leave memory_profiler out (its run takes minutes at larger --calls)")
     parser.add_argument("--callgrind", action="store_true",
                         help="count instructions under callgrind instead of timing")
     parser.add_argument("pythons", nargs="+")
@@ -88,14 +90,16 @@ def main():
         stream.write(CHILD)
     for python in options.pythons:
         times = {mode: [] for mode in MODES}
+        modes = MODES[:-1] if options.no_memory_profiler else MODES
         for _ in range(options.rounds):
-            for mode in MODES:
+            for mode in modes:
                 result = subprocess.run([python, child, mode, str(options.calls)],
                                         capture_output=True, text=True, check=True, cwd=folder)
                 times[mode].append(float(result.stdout.split()[-1]))
         version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
                                  capture_output=True, text=True, check=True).stdout.strip()
-        median = {mode: statistics.median(values) for mode, values in times.items()}
+        median = {mode: statistics.median(values) if values else float("nan")
+                  for mode, values in times.items()}
         added = {mode: median[mode] - median["plain"] for mode in MODES}
         print("| %s | %.3f s | +%.3f s | +%.3f s | +%.3f s | +%.3f s | %.0fx | %.2fx |" % (
             version, median["plain"], added["lineprof"], added["lineprof-mem"],

@@ -40,11 +40,15 @@
 #include <string.h>
 
 typedef struct SizeTable {
-    size_t capacity;                /* a power of two, 1 << (64 - shift) */
-    int shift;
-    size_t used;
-    struct { void *block; size_t size; } *slots;   /* block NULL: free */
+    size_t capacity;                /* a power of two, 1 << bits */
+    int bits;
+    size_t used;                    /* slots holding a block */
+    size_t removed;                 /* slots holding REMOVED */
+    struct { void *block; size_t size; } *slots;   /* block NULL: never used */
 } SizeTable;
+
+/* A slot whose block was freed: lookups go on past it, insertions reuse it. */
+#define REMOVED ((void *)1)
 
 typedef struct MemoryHooks {
     Dispatcher *dispatcher;         /* borrowed: the owner; NULL once stopped */
@@ -86,60 +90,73 @@ table_unlock(MemoryHooks *self)
 #endif
 }
 
-/* Fibonacci hashing: the top bits of the address times 2^64/phi, which
- * mixes all of the address's bits into them. */
+/* The home slot of a block: its address in 16-byte units, folded by its
+ * higher bits. Blocks allocated together (pymalloc hands out a pool's blocks
+ * in order) get slots together, so the table is read a cache line at a time
+ * instead of at random; the fold keeps two regions of memory a table's size
+ * apart from landing on the same slots. A block's home slot is usually
+ * free (two blocks share one only if their addresses differ by a multiple of
+ * the table's span), which is why removal can leave a marker instead of
+ * moving the run behind it back. */
 static inline size_t
-block_hash(const void *block, int shift)
+block_slot(const void *block, int bits)
 {
-    return (size_t)(((uint64_t)(uintptr_t)block * 0x9E3779B97F4A7C15ull) >> shift);
+    uintptr_t unit = (uintptr_t)block >> 4;
+    return (size_t)(unit ^ (unit >> bits) ^ (unit >> (2 * bits)));
 }
 
 static int
-table_grow(SizeTable *table)
+table_resize(SizeTable *table, int bits)
 {
-    int shift = table->capacity ? table->shift - 1 : 64 - 12;
-    size_t capacity = (size_t)1 << (64 - shift);
+    size_t capacity = (size_t)1 << bits;
     void *slots = calloc(capacity, sizeof(*table->slots));
     if (slots == NULL) {
         return -1;
     }
-    SizeTable grown = {capacity, shift, 0, slots};
+    SizeTable resized = {capacity, bits, 0, 0, slots};
     for (size_t i = 0; i < table->capacity; i++) {
         void *block = table->slots[i].block;
-        if (block != NULL) {
-            size_t j = block_hash(block, shift);
-            while (grown.slots[j].block != NULL) {
+        if (block != NULL && block != REMOVED) {
+            size_t j = block_slot(block, bits) & (capacity - 1);
+            while (resized.slots[j].block != NULL) {
                 j = (j + 1) & (capacity - 1);
             }
-            grown.slots[j].block = block;
-            grown.slots[j].size = table->slots[i].size;
-            grown.used++;
+            resized.slots[j].block = block;
+            resized.slots[j].size = table->slots[i].size;
+            resized.used++;
         }
     }
     free(table->slots);
-    *table = grown;
+    *table = resized;
     return 0;
 }
 
-/* 0 if out of memory: the block is then not counted. At most a quarter
- * full, so that runs of taken slots (what a lookup and a removal walk)
- * stay short. */
+/* Enters a block allocated now (never in the table: its free, had it been
+ * allocated before, removed it). 0 if out of memory: the block is then not
+ * counted. Blocks and markers together fill at most a quarter of the slots,
+ * so that runs stay short; when markers make up most of that, the table is
+ * rebuilt at the same size. */
 static int
 table_put(SizeTable *table, void *block, size_t size)
 {
-    if ((table->used + 1) * 4 > table->capacity && table_grow(table) < 0) {
-        return 0;
+    if ((table->used + table->removed + 1) * 4 > table->capacity) {
+        int bits = table->capacity == 0 ? 12
+                   : (table->used + 1) * 8 > table->capacity ? table->bits + 1 : table->bits;
+        if (table_resize(table, bits) < 0) {
+            return 0;
+        }
     }
     size_t mask = table->capacity - 1;
-    size_t i = block_hash(block, table->shift);
-    while (table->slots[i].block != NULL && table->slots[i].block != block) {
+    size_t i = block_slot(block, table->bits) & mask;
+    while (table->slots[i].block != NULL && table->slots[i].block != REMOVED) {
         i = (i + 1) & mask;
     }
-    if (table->slots[i].block == NULL) {
-        table->used++;
+    if (table->slots[i].block == REMOVED) {
+        table->removed--;
     }
     table->slots[i].block = block;
     table->slots[i].size = size;
+    table->used++;
     return 1;
 }
 
@@ -151,27 +168,17 @@ table_take(SizeTable *table, void *block)
         return 0;
     }
     size_t mask = table->capacity - 1;
-    size_t i = block_hash(block, table->shift);
+    size_t i = block_slot(block, table->bits) & mask;
     while (table->slots[i].block != block) {
         if (table->slots[i].block == NULL) {
             return 0;
         }
         i = (i + 1) & mask;
     }
-    size_t size = table->slots[i].size;
-    /* Linear probing without tombstones: move back the entries after it
-     * that the hole would cut off from their home slot. */
-    size_t hole = i;
-    for (size_t j = (i + 1) & mask; table->slots[j].block != NULL; j = (j + 1) & mask) {
-        size_t home = block_hash(table->slots[j].block, table->shift);
-        if (((j - home) & mask) >= ((j - hole) & mask)) {
-            table->slots[hole] = table->slots[j];
-            hole = j;
-        }
-    }
-    table->slots[hole].block = NULL;
+    table->slots[i].block = REMOVED;
     table->used--;
-    return size;
+    table->removed++;
+    return table->slots[i].size;
 }
 
 /* The innermost profiled record of this thread, if it runs profiled code
