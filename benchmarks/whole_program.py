@@ -9,10 +9,12 @@ package index into the cache folder (.bench/ by default) when the benchmark
 runs; they are never kept in the repository. Each runs in its own folder
 (pyflate reads its data there, regex_compile imports its neighbours) with a
 stand-in `pyperf` module on its path: `Runner.bench_func(name, func, *args)`
-calls func once and `bench_time_func(name, func, *args)` calls func(1, *args),
-and the seconds the call took (measured inside the process, so start-up,
-kernprof's set-up and writing the profile are not counted) are written to a
-file. The three modes run one after another, round after round:
+calls func LOOPS times and `bench_time_func(name, func, *args)` calls
+func(LOOPS, *args), and the seconds that took (measured inside the process,
+so start-up, kernprof's set-up and writing the profile are not counted) are
+written to a file. LOOPS is chosen per program from a first plain run, so
+that the plain run takes about --seconds (default 0.2): some programs' single
+loop takes a millisecond, which no ratio can be read from. The three modes run one after another, round after round:
   plain          python run_benchmark.py
   line_profiler  kernprof -l -p run_benchmark.py run_benchmark.py (its venv)
   lineprof       the same with lineprof's kernprof (its venv, this checkout)
@@ -73,13 +75,15 @@ class Runner:
 
     def bench_func(self, name, func, *args, inner_loops=None):
         self.parse_args()
+        loops = int(os.environ.get("WHOLE_PROGRAM_LOOPS", "1"))
         start = time.perf_counter()
-        func(*args)
+        for _ in range(loops):
+            func(*args)
         self._write(time.perf_counter() - start)
 
     def bench_time_func(self, name, func, *args, inner_loops=None):
         self.parse_args()
-        self._write(func(1, *args))
+        self._write(func(int(os.environ.get("WHOLE_PROGRAM_LOOPS", "1")), *args))
 '''
 
 # Run in a tool's venv: {path: {function name: (total seconds, hits)}} for
@@ -119,14 +123,15 @@ def fetch_programs(cache, folder, names):
         os.path.basename(wheels[-1])
 
 
-def run_program(python, mode, program_folder, times_file, outfile, stand_in):
+def run_program(python, mode, program_folder, times_file, outfile, stand_in, loops):
     if os.path.exists(times_file):
         os.unlink(times_file)
     script = "run_benchmark.py"
     command = [python, script]
     if mode != "plain":
         command = [python, "-m", "kernprof", "-l", "-q", "-p", script, "-o", outfile, script]
-    environment = dict(os.environ, WHOLE_PROGRAM_TIMES=times_file, PYTHONPATH=stand_in)
+    environment = dict(os.environ, WHOLE_PROGRAM_TIMES=times_file, PYTHONPATH=stand_in,
+                       WHOLE_PROGRAM_LOOPS=str(loops))
     result = subprocess.run(command, cwd=program_folder, env=environment, capture_output=True,
                             text=True, timeout=3600)
     if result.returncode:
@@ -141,13 +146,17 @@ def measure(pythons, programs, options, folder, stand_in):
     results = {}
     times_file = os.path.join(folder, "times")
     for name, program_folder in programs.items():
+        once = run_program(pythons["plain"], "plain", program_folder, times_file, None,
+                           stand_in, 1)
+        loops = max(1, min(1000, int(round(options.seconds / max(once, 1e-6)))))
         runs = {mode: [] for mode in MODES}
+        runs["loops"] = loops
         outfiles = {mode: [] for mode in MODES[1:]}
         for index in range(options.rounds):
             for mode in MODES:
                 outfile = os.path.join(folder, "%s-%s-%d.lprof" % (name, mode, index))
                 runs[mode].append(run_program(pythons[mode], mode, program_folder, times_file,
-                                              outfile, stand_in))
+                                              outfile, stand_in, loops))
                 if mode != "plain":
                     outfiles[mode].append(outfile)
         for tool in MODES[1:]:
@@ -155,8 +164,8 @@ def measure(pythons, programs, options, folder, stand_in):
                                   + outfiles[tool], cwd=folder))
             runs[tool + " functions"] = [read[path] for path in outfiles[tool]]
         results[name] = runs
-        print("  %-14s plain %.3f s, line_profiler %.1fx, lineprof %.2fx" % (
-            name, statistics.median(runs["plain"]),
+        print("  %-14s %4d loops, plain %.3f s, line_profiler %.1fx, lineprof %.2fx" % (
+            name, loops, statistics.median(runs["plain"]),
             statistics.median(runs["line_profiler"]) / statistics.median(runs["plain"]),
             statistics.median(runs["lineprof"]) / statistics.median(runs["plain"])),
             file=sys.stderr)
@@ -180,22 +189,22 @@ def summarize(results):
             print("  %s: functions with hits differ: only line_profiler %s, only lineprof %s"
                   % (name, sorted(hit["line_profiler"] - hit["lineprof"]),
                      sorted(hit["lineprof"] - hit["line_profiler"])), file=sys.stderr)
-        rows.append((name, statistics.median(plain), slowdown["line_profiler"],
+        rows.append((name, runs["loops"], statistics.median(plain), slowdown["line_profiler"],
                      slowdown["lineprof"], accuracy, len(hit["lineprof"])))
     return rows
 
 
 def table(version, rows):
-    lines = ["| %s | plain | line_profiler | lineprof | lineprof accuracy | functions hit |"
-             % version, "|---|---|---|---|---|---|"]
-    for name, plain, theirs, ours, accuracy, functions in rows:
-        lines.append("| %s | %.3f s | %.1fx | %.2fx | %.2f | %d |"
-                     % (name, plain, theirs, ours, accuracy, functions))
-    lines.append("| **median** | | **%.1fx** | **%.2fx** | %.2f | |" % (
-        statistics.median(row[2] for row in rows), statistics.median(row[3] for row in rows),
-        statistics.median(row[4] for row in rows)))
-    lines.append("| max | | %.1fx | %.2fx | | |" % (max(row[2] for row in rows),
-                                                   max(row[3] for row in rows)))
+    lines = ["| %s | loops | plain | line_profiler | lineprof | lineprof accuracy "
+             "| functions hit |" % version, "|---|---|---|---|---|---|---|"]
+    for name, loops, plain, theirs, ours, accuracy, functions in rows:
+        lines.append("| %s | %d | %.3f s | %.1fx | %.2fx | %.2f | %d |"
+                     % (name, loops, plain, theirs, ours, accuracy, functions))
+    lines.append("| **median** | | | **%.1fx** | **%.2fx** | %.2f | |" % (
+        statistics.median(row[3] for row in rows), statistics.median(row[4] for row in rows),
+        statistics.median(row[5] for row in rows)))
+    lines.append("| max | | | %.1fx | %.2fx | | |" % (max(row[3] for row in rows),
+                                                      max(row[4] for row in rows)))
     return "\n".join(lines)
 
 
@@ -205,6 +214,8 @@ def main():
                         help="comma-separated versions (default 3.11,3.12,3.13)")
     parser.add_argument("--programs", help="comma-separated names (default: all 15)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.2,
+                        help="what a plain run should take; sets each program's loops")
     parser.add_argument("--cache", default=os.path.join(os.path.dirname(HERE), ".bench"))
     parser.add_argument("--no-install", action="store_true",
                         help="reuse the venvs as they are (do not reinstall lineprof)")
