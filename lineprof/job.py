@@ -138,6 +138,8 @@ class Job:
         self._config["calibrated"] = {
             "executable": sys.executable, "version": sys.version,
             "event_cost": calibration.event_cost() if self.profiler.compensation else 0.0,
+            "frame_event_cost":
+                calibration.frame_event_cost() if self.profiler.compensation else 0.0,
             "timer_unit": calibration.timer_unit()}
         with open(os.path.join(self.folder, CONFIG_NAME), "wb") as stream:
             marshal.dump(self._config, stream, 2)
@@ -326,7 +328,8 @@ def start_child(config_path):
     calibrated = config.get("calibrated")
     if calibrated and calibrated["executable"] == sys.executable and \
             calibrated["version"] == sys.version:
-        calibration.use_measured(calibrated["event_cost"], calibrated["timer_unit"])
+        calibration.use_measured(calibrated["event_cost"], calibrated["timer_unit"],
+                                 calibrated.get("frame_event_cost", 0.0))
     lineprof.profile.attach(profiler)
     if config["builtin"]:
         builtins.__dict__["profile"] = profiler

@@ -27,7 +27,11 @@ The document, field by field:
       timer                      the clock the tracer read
       backend                    the tracing mechanism (sys.monitoring,
                                  settrace...)
-      compensation_ns_per_event  the tracing overhead subtracted per event, ns
+      compensation_ns_per_event  the tracing overhead subtracted per line
+                                 event, ns
+      compensation_ns_per_frame_event
+                                 and per call, return, yield or resume
+                                 event of a profiled function, ns
       extra                      any other metadata of the profile, as is
     functions   one object per profiled function, ordered by file, then line:
       file        the file name (co_filename)
@@ -92,6 +96,7 @@ _KNOWN_METADATA = {
     "timer": lambda value: isinstance(value, str),
     "backend": lambda value: isinstance(value, str),
     "compensation_ns_per_event": _is_number,
+    "compensation_ns_per_frame_event": _is_number,
 }
 
 

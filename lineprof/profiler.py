@@ -687,7 +687,9 @@ class LineProfiler:
         """A LineStats of every registered function (also those never called);
         times in integer nanoseconds (unit 1e-9)."""
         event_cost = calibration.event_cost() if self.compensation else 0.0
+        frame_event_cost = calibration.frame_event_cost() if self.compensation else 0.0
         self._tracer.event_cost = event_cost
+        self._tracer.frame_event_cost = frame_event_cost
         timer_unit = calibration.timer_unit()
         ticks_to_units = timer_unit / STATS_UNIT
         # By identity: distinct code objects may compare equal.
@@ -730,6 +732,7 @@ class LineProfiler:
             "timer": _tracer.TIMER,
             "backend": _tracer.BACKEND,
             "compensation_ns_per_event": event_cost * timer_unit * 1e9,
+            "compensation_ns_per_frame_event": frame_event_cost * timer_unit * 1e9,
         }
         return LineStats(timings, STATS_UNIT, code_hashes, metadata, calls, edges, memory)
 

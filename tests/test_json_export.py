@@ -106,7 +106,8 @@ def test_zero_hits_other_units_and_odd_metadata_stay_valid(validate):
     assert document["unit"] == 1e-6
     assert document["metadata"] == {
         "python": None, "argv": None, "timer": None, "backend": None,
-        "compensation_ns_per_event": None, "start_time": None, "start_time_epoch": None,
+        "compensation_ns_per_event": None, "compensation_ns_per_frame_event": None,
+        "start_time": None, "start_time_epoch": None,
         "extra": {"source": "line_profiler", "python": 3, "start_time": "yesterday"}}
     method, f = document["functions"]          # ordered by file
     assert method["name"] == "Cls.method" and method["code_hash"] is None

@@ -425,6 +425,7 @@ sum_shards(const CodeLines *lines, LineCounts *total, uint64_t *calls)
             total[j].hits += LP_LOAD(shard->lines[j].hits);
             total[j].ticks += LP_LOAD(shard->lines[j].ticks);
             total[j].half_dispatches += LP_LOAD(shard->lines[j].half_dispatches);
+            total[j].frame_half_dispatches += LP_LOAD(shard->lines[j].frame_half_dispatches);
         }
     }
 }
@@ -488,10 +489,20 @@ collect_rows(TracerObject *self, PyObject *(*make_row)(const TracerObject *, int
     return result;
 }
 
+/* Ticks less the calibrated cost of the dispatches they hold. */
+static double
+compensated(const TracerObject *self, int64_t ticks, uint64_t half_dispatches,
+            uint64_t frame_half_dispatches)
+{
+    return (double)ticks - 0.5 * (self->event_cost * (double)half_dispatches
+                                  + self->frame_event_cost * (double)frame_half_dispatches);
+}
+
 static PyObject *
 timing_row(const TracerObject *self, int line, const LineCounts *counts)
 {
-    double ticks = (double)counts->ticks - self->event_cost * 0.5 * (double)counts->half_dispatches;
+    double ticks = compensated(self, counts->ticks, counts->half_dispatches,
+                               counts->frame_half_dispatches);
     return Py_BuildValue("(iKL)", line, (unsigned long long)counts->hits,
                          (long long)(ticks > 0 ? ticks + 0.5 : 0));
 }
@@ -499,8 +510,9 @@ timing_row(const TracerObject *self, int line, const LineCounts *counts)
 static PyObject *
 count_row(const TracerObject *Py_UNUSED(self), int line, const LineCounts *counts)
 {
-    return Py_BuildValue("(iKLd)", line, (unsigned long long)counts->hits,
-                         (long long)counts->ticks, 0.5 * (double)counts->half_dispatches);
+    return Py_BuildValue("(iKLdd)", line, (unsigned long long)counts->hits,
+                         (long long)counts->ticks, 0.5 * (double)counts->half_dispatches,
+                         0.5 * (double)counts->frame_half_dispatches);
 }
 
 static PyObject *
@@ -527,11 +539,13 @@ clear_shard(Shard *shard, int n_lines)
         LP_STORE(edges->slots[j].calls, 0);
         LP_STORE(edges->slots[j].ticks, 0);
         LP_STORE(edges->slots[j].half_dispatches, 0);
+        LP_STORE(edges->slots[j].frame_half_dispatches, 0);
     }
     for (int j = 0; j < n_lines; j++) {
         LP_STORE(shard->lines[j].hits, 0);
         LP_STORE(shard->lines[j].ticks, 0);
         LP_STORE(shard->lines[j].half_dispatches, 0);
+        LP_STORE(shard->lines[j].frame_half_dispatches, 0);
     }
     LineMemory *memory = LP_LOAD_ACQUIRE(shard->memory);
     for (int j = 0; memory != NULL && j < n_lines; j++) {
@@ -592,8 +606,8 @@ append_edges(const TracerObject *self, const CodeLines *lines, const Shard *shar
         const Edge *edge = &edges->slots[j];
         const CodeLines *caller = LP_LOAD_ACQUIRE(edge->caller);
         uint64_t calls = LP_LOAD(edge->calls);
-        double ticks = (double)LP_LOAD(edge->ticks)
-                       - self->event_cost * 0.5 * (double)LP_LOAD(edge->half_dispatches);
+        double ticks = compensated(self, LP_LOAD(edge->ticks), LP_LOAD(edge->half_dispatches),
+                                   LP_LOAD(edge->frame_half_dispatches));
         if (caller == NULL || (calls == 0 && LP_LOAD(edge->ticks) == 0)) {
             continue;
         }
@@ -754,12 +768,14 @@ static PyMethodDef tracer_methods[] = {
      "Undo one enable_by_count()."},
     {"get_timings", (PyCFunction)tracer_get_timings, METH_NOARGS,
      "[(code, [(lineno, hits, ticks), ...]), ...] for the code objects that ran;\n"
-     "ticks less event_cost per line-event dispatch (never below 0)."},
+     "ticks less event_cost per line-event dispatch and frame_event_cost per call,\n"
+     "return, yield or resume dispatch (never below 0)."},
     {"get_memory", (PyCFunction)tracer_get_memory, METH_NOARGS,
      "[(code, [(lineno, allocated, freed, peak), ...]), ...] for the lines that counted bytes."},
     {"get_counts", (PyCFunction)tracer_get_counts, METH_NOARGS,
-     "[(code, [(lineno, hits, ticks, dispatches), ...]), ...]: the raw counts; dispatches\n"
-     "counts the line-event dispatches inside ticks (halves count 0.5)."},
+     "[(code, [(lineno, hits, ticks, dispatches, frame_dispatches), ...]), ...]: the raw\n"
+     "counts; dispatches counts the line-event dispatches inside ticks, frame_dispatches\n"
+     "the call, return, yield and resume ones (halves count 0.5)."},
     {"get_edges", (PyCFunction)tracer_get_edges, METH_NOARGS,
      "[(caller_code, caller_line, callee_code, calls, time), ...]: calls between the\n"
      "registered code objects, time in timer ticks less the calibrated event cost\n"
@@ -787,7 +803,9 @@ static PyGetSetDef tracer_getset[] = {
 
 static PyMemberDef tracer_members[] = {
     {"event_cost", T_DOUBLE, offsetof(TracerObject, event_cost), 0,
-     "Ticks that get_timings() subtracts per event dispatch (0: no compensation)."},
+     "Ticks that get_timings() subtracts per line-event dispatch (0: no compensation)."},
+    {"frame_event_cost", T_DOUBLE, offsetof(TracerObject, frame_event_cost), 0,
+     "Ticks that get_timings() subtracts per call, return, yield or resume dispatch."},
     {NULL, 0, 0, 0, NULL},
 };
 

@@ -391,6 +391,7 @@ lp_edge_slow(Dispatcher *dispatcher, const CodeLines *lines, Shard *shard,
                 moved->calls = old->calls;
                 moved->ticks = old->ticks;
                 moved->half_dispatches = old->half_dispatches;
+                moved->frame_half_dispatches = old->frame_half_dispatches;
             }
         }
         edge = edge_insert(grown, caller, caller_line);

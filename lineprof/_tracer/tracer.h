@@ -84,6 +84,7 @@ typedef struct LineCounts {
     uint64_t hits;
     int64_t ticks;          /* the tracer's own time excluded */
     uint64_t half_dispatches;   /* halves of line-event dispatches in those ticks */
+    uint64_t frame_half_dispatches; /* and of call and return events' */
 } LineCounts;
 
 struct CodeLines;
@@ -97,6 +98,7 @@ typedef struct Edge {
     uint64_t calls;                 /* a generator's resumes are not calls */
     int64_t ticks;                  /* the tracer's own time excluded, as a line's */
     uint64_t half_dispatches;
+    uint64_t frame_half_dispatches;
 } Edge;
 
 typedef struct EdgeTable {          /* open addressing; replaced whole when half full */
@@ -179,17 +181,22 @@ typedef struct FrameRecord {
                                      * code below this one (recursion), or -1 */
     int64_t start;                  /* when that line started, in ticks */
     uint64_t line_events_at_start;  /* the stack's line_events then */
+    uint64_t frame_events_at_start; /* and its frame_events */
     int opened_by_line;             /* the line was opened by a line event */
     /* The call graph: */
     int64_t entered;                /* when the frame started or resumed */
-    uint64_t line_events_at_entry;
+    uint64_t line_events_at_entry;  /* the stack's counts then, that event counted */
+    uint64_t frame_events_at_entry;
+    int entered_by_line;            /* its record was made at a line event */
     int64_t paused;                 /* time spent paused by inner frames of its code */
-    uint64_t paused_line_events;    /* line events meanwhile */
+    uint64_t paused_line_halves;    /* halves of line-event dispatches meanwhile */
+    uint64_t paused_frame_halves;   /* and of frame events' */
     PyObject *caller_code;          /* identity only: the record below at the start, or NULL */
     int caller_line;                /* its line then */
     int new_call;                   /* 1: a call; 0: a generator resumed */
-    int64_t caller_paused_at_entry; /* the caller's paused and paused_line_events then */
-    uint64_t caller_paused_line_events_at_entry;
+    int64_t caller_paused_at_entry; /* the caller's paused, paused_line_halves */
+    uint64_t caller_paused_line_halves_at_entry;    /* and paused_frame_halves then */
+    uint64_t caller_paused_frame_halves_at_entry;
     /* Memory (memory.c), counted by the allocator hooks into the innermost
      * record: the running line's bytes since it opened, and the call's. */
     int mem_touched;                /* bytes counted since the line opened */
@@ -218,6 +225,7 @@ typedef struct ThreadStack {
     Py_tracefunc saved_tracefunc;   /* settrace: the trace function lineprof */
     PyObject *saved_traceobj;       /* replaced on this thread, to restore (strong) */
     uint64_t line_events;           /* line events handled on this thread */
+    uint64_t frame_events;          /* and call, return, yield and resume events */
 } ThreadStack;
 
 typedef struct RegistryTable {      /* open addressing, keyed by code pointer */
@@ -277,7 +285,8 @@ typedef struct TracerObject {
     CodeLines **codes;
     Recording *recording;           /* retired, not freed, with the tracer */
     int armed;                      /* its codes want events (atomic) */
-    double event_cost;              /* ticks subtracted per dispatch when read */
+    double event_cost;              /* ticks subtracted per line-event dispatch when read */
+    double frame_event_cost;        /* and per call, return, yield or resume */
     int warned;                     /* enable_by_count() said it could not start */
 } TracerObject;
 
@@ -487,11 +496,12 @@ lp_event_end(ThreadStack *stack)
  * own work) is the event's "dispatch". A line's time holds the part of the
  * dispatch of the event that opened it after t_in, the part of the one that
  * closed it before t_in, and the whole dispatches of the events nested in it
- * (callees). Each line counts those as halves, for line events only, and a
- * calibrated cost per line event is subtracted when the counts are read
- * (Tracer.event_cost). Call and return events are cheaper and vary more, so
- * their dispatches are left in: compensation errs on the side of subtracting
- * too little.
+ * (callees). Each line counts those as halves, line events apart from
+ * frame events (call, return, yield, resume), and a calibrated cost per
+ * dispatch of each kind is subtracted when the counts are read
+ * (Tracer.event_cost, Tracer.frame_event_cost): without the frame events' a
+ * line that calls profiled functions kept their dispatches, and a whole
+ * program's top function reported up to 3x its real time.
  *
  * A second reading on exit would keep the tracer's own work out of the line
  * exactly, but on the machines measured it costs 8-15 ns per event, more than
@@ -499,13 +509,31 @@ lp_event_end(ThreadStack *stack)
 
 enum { LP_FRAME_EVENT = 0, LP_LINE_EVENT = 1 };
 
-/* Opens a line (or resumes a paused one) at time t. */
+/* Opens a line (or resumes a paused one) at time t, during an event that
+ * lp_event_done has not counted yet: it is counted as a half here. */
 static inline void
 lp_open(FrameRecord *record, const ThreadStack *stack, int64_t t, int event_kind)
 {
     record->start = t;
-    record->line_events_at_start = stack->line_events;
+    record->line_events_at_start = stack->line_events + (uint64_t)event_kind;
+    record->frame_events_at_start = stack->frame_events + (uint64_t)(1 - event_kind);
     record->opened_by_line = event_kind;
+}
+
+/* Halves of line-event dispatches in the record's running line, closed by an
+ * event of this kind; then those of frame events. */
+static inline uint64_t
+lp_line_halves(const ThreadStack *stack, const FrameRecord *record, int event_kind)
+{
+    return 2 * (stack->line_events - record->line_events_at_start)
+           + (uint64_t)record->opened_by_line + (uint64_t)event_kind;
+}
+
+static inline uint64_t
+lp_frame_halves(const ThreadStack *stack, const FrameRecord *record, int event_kind)
+{
+    return 2 * (stack->frame_events - record->frame_events_at_start)
+           + (uint64_t)(1 - record->opened_by_line) + (uint64_t)(1 - event_kind);
 }
 
 /* Adds the time since the record's line started to that line. */
@@ -525,8 +553,8 @@ lp_charge(Dispatcher *dispatcher, const ThreadStack *stack, FrameRecord *record,
         return;
     }
     int64_t elapsed = t_in - record->start;
-    uint64_t halves = 2 * (stack->line_events - record->line_events_at_start)
-                      + (uint64_t)record->opened_by_line + (uint64_t)event_kind;
+    uint64_t halves = lp_line_halves(stack, record, event_kind);
+    uint64_t frame_halves = lp_frame_halves(stack, record, event_kind);
     const LinesTable *lines_of = LP_LOAD_ACQUIRE(entry->lines_of);
     for (int i = 0; i < lines_of->n; i++) {
         CodeLines *lines = lines_of->items[i];
@@ -536,16 +564,18 @@ lp_charge(Dispatcher *dispatcher, const ThreadStack *stack, FrameRecord *record,
             if (shard != NULL) {
                 LP_BUMP(shard->lines[index].ticks, elapsed);
                 LP_BUMP(shard->lines[index].half_dispatches, halves);
+                LP_BUMP(shard->lines[index].frame_half_dispatches, frame_halves);
             }
         }
     }
 }
 
-/* Ends an event: counts it if it is a line event, for compensation. */
+/* Ends an event: counts it, for compensation. */
 static inline void
 lp_event_done(ThreadStack *stack, int event_kind)
 {
     stack->line_events += (uint64_t)event_kind;
+    stack->frame_events += (uint64_t)(1 - event_kind);
 }
 
 /* Recursion: while a frame runs, the outer frames of the same code are
@@ -553,7 +583,7 @@ lp_event_done(ThreadStack *stack, int event_kind)
  * its innermost frame) and a function's total is its real time. */
 static inline FrameRecord *
 lp_push(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code,
-        CodeEntry *entry, int64_t t_in)
+        CodeEntry *entry, int64_t t_in, int event_kind)
 {
     if (stack->depth == stack->capacity && lp_stack_grow(stack) < 0) {
         return NULL;
@@ -564,9 +594,9 @@ lp_push(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject 
     }
     if (outer >= 0) {
         FrameRecord *paused = &stack->frames[outer];
-        lp_charge(dispatcher, stack, paused, t_in, LP_FRAME_EVENT);
+        lp_charge(dispatcher, stack, paused, t_in, event_kind);
         /* Were the new frame's end never seen, the outer one goes on from here. */
-        lp_open(paused, stack, t_in, LP_FRAME_EVENT);
+        lp_open(paused, stack, t_in, event_kind);
     }
     FrameRecord *record = &stack->frames[stack->depth++];
     record->frame = frame;
@@ -575,9 +605,12 @@ lp_push(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject 
     record->line = -1;
     record->outer = outer;
     record->entered = t_in;
-    record->line_events_at_entry = stack->line_events;
+    record->line_events_at_entry = stack->line_events + (uint64_t)event_kind;
+    record->frame_events_at_entry = stack->frame_events + (uint64_t)(1 - event_kind);
+    record->entered_by_line = event_kind;
     record->paused = 0;
-    record->paused_line_events = 0;
+    record->paused_line_halves = 0;
+    record->paused_frame_halves = 0;
     record->caller_code = NULL;     /* unknown unless the frame is seen to start */
     record->mem_touched = 0;
     record->mem_allocated = record->mem_freed = 0;
@@ -600,7 +633,7 @@ lp_find_or_push(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, P
             return record;
         }
     }
-    return lp_push(dispatcher, stack, frame, code, entry, t_in);
+    return lp_push(dispatcher, stack, frame, code, entry, t_in, LP_LINE_EVENT);
 }
 
 static inline void
@@ -608,7 +641,7 @@ lp_on_start(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObj
             CodeEntry *entry, int resumed_line)
 {
     int64_t t_in = lp_timer_read(&dispatcher->timer);
-    FrameRecord *record = lp_push(dispatcher, stack, frame, code, entry, t_in);
+    FrameRecord *record = lp_push(dispatcher, stack, frame, code, entry, t_in, LP_FRAME_EVENT);
     if (record == NULL) {
         return;
     }
@@ -617,7 +650,8 @@ lp_on_start(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObj
         record->caller_code = caller->code;
         record->caller_line = caller->line;
         record->caller_paused_at_entry = caller->paused;
-        record->caller_paused_line_events_at_entry = caller->paused_line_events;
+        record->caller_paused_line_halves_at_entry = caller->paused_line_halves;
+        record->caller_paused_frame_halves_at_entry = caller->paused_frame_halves;
     }
     record->new_call = resumed_line < 0;
     if (resumed_line < 0) {
@@ -633,8 +667,8 @@ lp_on_start(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObj
     /* A resumed generator goes on with the line it was suspended on,
      * without a new hit: settrace gives no line event for it either. */
     record->line = resumed_line;
-    lp_event_done(stack, LP_FRAME_EVENT);
     lp_open(record, stack, t_in, LP_FRAME_EVENT);
+    lp_event_done(stack, LP_FRAME_EVENT);
 }
 
 /* A line event. The running frame's record is normally on top of the stack,
@@ -666,8 +700,8 @@ lp_on_line(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObje
     }
     if (entry != NULL) {
         int64_t elapsed = t_in - record->start;
-        uint64_t halves = 2 * (stack->line_events - record->line_events_at_start)
-                          + (uint64_t)record->opened_by_line + LP_LINE_EVENT;
+        uint64_t halves = lp_line_halves(stack, record, LP_LINE_EVENT);
+        uint64_t frame_halves = lp_frame_halves(stack, record, LP_LINE_EVENT);
         const LinesTable *lines_of = LP_LOAD_ACQUIRE(entry->lines_of);
         for (int i = 0; i < lines_of->n; i++) {
             CodeLines *lines = lines_of->items[i];
@@ -682,6 +716,7 @@ lp_on_line(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObje
             if (record->line >= 0 && previous < (unsigned int)lines->n_lines) {
                 LP_BUMP(shard->lines[previous].ticks, elapsed);
                 LP_BUMP(shard->lines[previous].half_dispatches, halves);
+                LP_BUMP(shard->lines[previous].frame_half_dispatches, frame_halves);
             }
             unsigned int index = (unsigned int)(line - lines->first_line);
             if (index < (unsigned int)lines->n_lines) {
@@ -690,8 +725,8 @@ lp_on_line(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObje
         }
     }
     record->line = line;
-    lp_event_done(stack, LP_LINE_EVENT);
     lp_open(record, stack, t_in, LP_LINE_EVENT);
+    lp_event_done(stack, LP_LINE_EVENT);
 }
 
 /* A frame leaves its caller's line: the edge from that line gets the
@@ -700,14 +735,16 @@ lp_on_line(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObje
  * line's time is its edges' plus its own. */
 static inline void
 lp_count_call(Dispatcher *dispatcher, const ThreadStack *stack, const FrameRecord *callee,
-              const FrameRecord *caller, int64_t duration, uint64_t line_events)
+              const FrameRecord *caller, int64_t duration, uint64_t line_halves,
+              uint64_t frame_halves)
 {
     if (callee->caller_line < 0 || callee->entry == NULL || caller->entry == NULL) {
         return;
     }
     int64_t ticks = duration - (caller->paused - callee->caller_paused_at_entry);
-    uint64_t halves = 2 * (line_events - (caller->paused_line_events
-                                          - callee->caller_paused_line_events_at_entry));
+    uint64_t halves = line_halves - (caller->paused_line_halves
+                                     - callee->caller_paused_line_halves_at_entry);
+    frame_halves -= caller->paused_frame_halves - callee->caller_paused_frame_halves_at_entry;
     const LinesTable *callee_lines = LP_LOAD_ACQUIRE(callee->entry->lines_of);
     const LinesTable *caller_lines = LP_LOAD_ACQUIRE(caller->entry->lines_of);
     for (int i = 0; i < callee_lines->n; i++) {
@@ -729,6 +766,7 @@ lp_count_call(Dispatcher *dispatcher, const ThreadStack *stack, const FrameRecor
             LP_BUMP(edge->calls, (uint64_t)callee->new_call);
             LP_BUMP(edge->ticks, ticks);
             LP_BUMP(edge->half_dispatches, halves);
+            LP_BUMP(edge->frame_half_dispatches, frame_halves);
         }
     }
 }
@@ -762,23 +800,29 @@ lp_on_exit(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObje
             lp_charge(dispatcher, stack, record, t_in, LP_FRAME_EVENT);
             int outer = record->outer;
             int64_t duration = t_in - record->entered;
-            uint64_t line_events = stack->line_events - record->line_events_at_entry;
+            /* The dispatches in that time: the halves of the two ends. */
+            uint64_t line_halves = 2 * (stack->line_events - record->line_events_at_entry)
+                                   + (uint64_t)record->entered_by_line;
+            uint64_t frame_halves = 2 * (stack->frame_events - record->frame_events_at_entry)
+                                    + (uint64_t)(1 - record->entered_by_line) + 1;
             if (outer >= 0 && outer < i) {
                 stack->frames[outer].paused += duration;
-                stack->frames[outer].paused_line_events += line_events;
+                stack->frames[outer].paused_line_halves += line_halves;
+                stack->frames[outer].paused_frame_halves += frame_halves;
             }
             /* Records dropped by a purge may have moved the caller. */
             if (i > 0 && record->caller_code != NULL && stack->frames[i - 1].code == record->caller_code) {
-                lp_count_call(dispatcher, stack, record, &stack->frames[i - 1], duration, line_events);
+                lp_count_call(dispatcher, stack, record, &stack->frames[i - 1], duration,
+                              line_halves, frame_halves);
             }
             if (i > 0 && (record->mem_call_allocated | record->mem_call_freed)) {
                 lp_memory_return(record, &stack->frames[i - 1]);
             }
             stack->depth = i;
-            lp_event_done(stack, LP_FRAME_EVENT);
             if (outer >= 0 && outer < i) {
                 lp_open(&stack->frames[outer], stack, t_in, LP_FRAME_EVENT);    /* it goes on */
             }
+            lp_event_done(stack, LP_FRAME_EVENT);
             return;
         }
     }
