@@ -111,9 +111,22 @@ on_py_resume(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject 
     Py_RETURN_NONE;
 }
 
-/* PY_RETURN, PY_YIELD and PY_UNWIND. */
+/* PY_RETURN and PY_YIELD: local events, of profiled code only, so that the
+ * registry need not be asked; lp_on_exit finds the frame's record. */
 static PyObject *
 on_py_exit(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
+{
+    BEGIN_EVENT(2)
+    lp_on_exit(dispatcher, stack, NULL, code);
+    lp_event_end(stack);
+    Py_RETURN_NONE;
+}
+
+/* PY_UNWIND: global before 3.15, so most frames it reports are not
+ * profiled: a registry lookup rules them out sooner than a search of the
+ * stack. */
+static PyObject *
+on_py_unwind(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
     BEGIN_EVENT(2)
     LOOKUP_OR_END
@@ -167,7 +180,7 @@ static const vectorcallfunc handlers[N_EVENTS] = {
     [EV_BRANCH] = on_jump,
     [EV_BRANCH_LEFT] = on_jump,
     [EV_BRANCH_RIGHT] = on_jump,
-    [EV_PY_UNWIND] = on_py_exit,
+    [EV_PY_UNWIND] = on_py_unwind,
     [EV_PY_THROW] = on_py_resume,
 };
 

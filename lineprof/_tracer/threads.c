@@ -213,6 +213,17 @@ lp_stack_grow(ThreadStack *stack)
     return 0;
 }
 
+FrameRecord *
+lp_line_record_slow(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code,
+                    int64_t t_in)
+{
+    CodeEntry *entry = lp_registry_find(dispatcher, code);
+    if (entry == NULL) {
+        return NULL;
+    }
+    return lp_find_or_push(dispatcher, stack, frame, code, entry, t_in);
+}
+
 void
 lp_clear_stack(ThreadStack *stack)
 {

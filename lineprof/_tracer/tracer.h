@@ -51,6 +51,14 @@
 #  define lp_interpreter_of(tstate) ((tstate)->interp)
 #endif
 
+/* For the few functions of the per-event path that the compiler would
+ * rather call than inline into the callbacks (they are called from several). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define LP_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#  define LP_ALWAYS_INLINE
+#endif
+
 /* Memory that other threads read meanwhile. Without the GIL these are
  * atomic loads and stores (relaxed unless named): plain moves on x86-64 and
  * arm64, so the event path pays nothing for them; with it, plain accesses. */
@@ -671,56 +679,72 @@ lp_on_start(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObj
     lp_event_done(stack, LP_FRAME_EVENT);
 }
 
-/* A line event. The running frame's record is normally on top of the stack,
- * which spares the registry lookup; the previous line's charge and the new
- * line's hit share one pass over the tracers. */
+/* threads.c: the record of a frame whose line event finds another on top
+ * of the stack (registry lookup, the records above dropped or a new one
+ * made), NULL if its code is not profiled. Out of line, so that the common
+ * path of a line event stays small. */
+FrameRecord *lp_line_record_slow(Dispatcher *dispatcher, ThreadStack *stack, const void *frame,
+                                 PyObject *code, int64_t t_in);
+
+/* One tracer's counts at a line event: the previous line's time, the new
+ * line's hit. */
 static inline void
+lp_count_line(Dispatcher *dispatcher, const ThreadStack *stack, CodeLines *lines,
+              const FrameRecord *record, int line, int64_t elapsed, uint64_t halves,
+              uint64_t frame_halves)
+{
+    if (!lp_recording(lines->recording, stack)) {
+        return;
+    }
+    Shard *shard = lp_shard(dispatcher, lines, stack);
+    if (shard == NULL) {
+        return;
+    }
+    unsigned int previous = (unsigned int)(record->line - lines->first_line);
+    if (record->line >= 0 && previous < (unsigned int)lines->n_lines) {
+        LP_BUMP(shard->lines[previous].ticks, elapsed);
+        LP_BUMP(shard->lines[previous].half_dispatches, halves);
+        LP_BUMP(shard->lines[previous].frame_half_dispatches, frame_halves);
+    }
+    unsigned int index = (unsigned int)(line - lines->first_line);
+    if (index < (unsigned int)lines->n_lines) {
+        LP_BUMP(shard->lines[index].hits, 1);
+    }
+}
+
+/* A line event, the most frequent by far. The running frame's record is
+ * normally on top of the stack, which spares the registry lookup; the
+ * previous line's charge and the new line's hit share one pass over the
+ * tracers, of which there is normally one. */
+static inline LP_ALWAYS_INLINE void
 lp_on_line(Dispatcher *dispatcher, ThreadStack *stack, const void *frame, PyObject *code,
            int line)
 {
     int64_t t_in = lp_timer_read(&dispatcher->timer);
-    FrameRecord *record;
-    if (stack->depth > 0 && stack->frames[stack->depth - 1].code == code
-            && stack->frames[stack->depth - 1].frame == frame) {
-        record = &stack->frames[stack->depth - 1];
-    }
-    else {
-        CodeEntry *entry = lp_registry_find(dispatcher, code);
-        if (entry == NULL) {
-            return;
-        }
-        record = lp_find_or_push(dispatcher, stack, frame, code, entry, t_in);
+    FrameRecord *record = stack->depth > 0 ? &stack->frames[stack->depth - 1] : NULL;
+    if (record == NULL || record->code != code || record->frame != frame) {
+        record = lp_line_record_slow(dispatcher, stack, frame, code, t_in);
         if (record == NULL) {
             return;
         }
     }
-    const CodeEntry *entry = record->entry;
     if (record->mem_touched) {
         lp_memory_flush(dispatcher, stack, record);
     }
+    const CodeEntry *entry = record->entry;
     if (entry != NULL) {
         int64_t elapsed = t_in - record->start;
         uint64_t halves = lp_line_halves(stack, record, LP_LINE_EVENT);
         uint64_t frame_halves = lp_frame_halves(stack, record, LP_LINE_EVENT);
         const LinesTable *lines_of = LP_LOAD_ACQUIRE(entry->lines_of);
-        for (int i = 0; i < lines_of->n; i++) {
-            CodeLines *lines = lines_of->items[i];
-            if (!lp_recording(lines->recording, stack)) {
-                continue;
-            }
-            Shard *shard = lp_shard(dispatcher, lines, stack);
-            if (shard == NULL) {
-                continue;
-            }
-            unsigned int previous = (unsigned int)(record->line - lines->first_line);
-            if (record->line >= 0 && previous < (unsigned int)lines->n_lines) {
-                LP_BUMP(shard->lines[previous].ticks, elapsed);
-                LP_BUMP(shard->lines[previous].half_dispatches, halves);
-                LP_BUMP(shard->lines[previous].frame_half_dispatches, frame_halves);
-            }
-            unsigned int index = (unsigned int)(line - lines->first_line);
-            if (index < (unsigned int)lines->n_lines) {
-                LP_BUMP(shard->lines[index].hits, 1);
+        if (lines_of->n == 1) {
+            lp_count_line(dispatcher, stack, lines_of->items[0], record, line, elapsed, halves,
+                          frame_halves);
+        }
+        else {
+            for (int i = 0; i < lines_of->n; i++) {
+                lp_count_line(dispatcher, stack, lines_of->items[i], record, line, elapsed,
+                              halves, frame_halves);
             }
         }
     }
