@@ -14,14 +14,20 @@ func(LOOPS, *args), and the seconds that took (measured inside the process,
 so start-up, kernprof's set-up and writing the profile are not counted) are
 written to a file. LOOPS is chosen per program from a first plain run, so
 that the plain run takes about --seconds (default 0.2): some programs' single
-loop takes a millisecond, which no ratio can be read from. The three modes run one after another, round after round:
+loop takes a millisecond, which no ratio can be read from. The modes run one after another, round after round:
   plain          python run_benchmark.py
   line_profiler  kernprof -l -p run_benchmark.py run_benchmark.py (its venv)
   lineprof       the same with lineprof's kernprof (its venv, this checkout)
-The venvs are benchmarks/run.py's (.bench/<profiler>-<version>).
+  floor          null_tool/null_tool.py run_benchmark.py: the events lineprof
+                 asks for, on the same code, with handlers written in C that
+                 return at once (sys.monitoring callbacks on 3.12+, a trace
+                 function before); what any line profiler built on them pays
+                 CPython before doing any work of its own
+The venvs are benchmarks/run.py's (.bench/<profiler>-<version>); the null
+tool is compiled for each Python into .bench/null_tool-<version>.
 
 Figures per program, medians over the rounds: the slowdown of each tool
-(its time / plain), and lineprof's accuracy: the total its report gives the
+(its time / plain, the floor's too), and lineprof's accuracy: the total its report gives the
 program's top-level profiled function (the benchmark's own file's function
 with the largest total) / plain's time. Every run's report must hold hits for
 the program's functions: the names of the functions with hits are compared
@@ -31,6 +37,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,13 +53,15 @@ from run import (copy_checkout, find_python, platform_version,  # noqa: E402
 PROGRAMS = ("chaos", "deepcopy", "deltablue", "fannkuch", "float", "go", "hexiom",
             "json_dumps", "nbody", "nqueens", "pyflate", "raytrace", "regex_compile",
             "richards", "spectral_norm")
-MODES = ("plain", "line_profiler", "lineprof")
+MODES = ("plain", "line_profiler", "lineprof", "floor")
+TOOLS = ("line_profiler", "lineprof")
 
 STAND_IN_PYPERF = '''\
 """What pyperformance's programs use of pyperf: one timed call, written to
 $WHOLE_PROGRAM_TIMES (benchmarks/whole_program.py)."""
 import argparse
 import os
+import shutil
 import time
 
 perf_counter = time.perf_counter
@@ -123,12 +132,28 @@ def fetch_programs(cache, folder, names):
         os.path.basename(wheels[-1])
 
 
+def build_null_tool(python, version, cache):
+    """The folder of null_tool.py and its extension built for python."""
+    folder = os.path.join(cache, "null_tool-" + version)
+    os.makedirs(folder, exist_ok=True)
+    include, suffix = json.loads(run([python, "-c", "import json, sysconfig; print(json.dumps("
+                                      "[sysconfig.get_paths()['include'], "
+                                      "sysconfig.get_config_var('EXT_SUFFIX')]))"]))
+    run(["cc", "-O2", "-fPIC", "-shared", "-I", include,
+         os.path.join(HERE, "null_tool", "_nulltool.c"),
+         "-o", os.path.join(folder, "_nulltool" + suffix)])
+    shutil.copy(os.path.join(HERE, "null_tool", "null_tool.py"), folder)
+    return folder
+
+
 def run_program(python, mode, program_folder, times_file, outfile, stand_in, loops):
     if os.path.exists(times_file):
         os.unlink(times_file)
     script = "run_benchmark.py"
     command = [python, script]
-    if mode != "plain":
+    if mode == "floor":
+        command = [python, os.path.join(os.path.dirname(outfile), "null_tool.py"), script]
+    elif mode != "plain":
         command = [python, "-m", "kernprof", "-l", "-q", "-p", script, "-o", outfile, script]
     environment = dict(os.environ, WHOLE_PROGRAM_TIMES=times_file, PYTHONPATH=stand_in,
                        WHOLE_PROGRAM_LOOPS=str(loops))
@@ -149,26 +174,27 @@ def measure(pythons, programs, options, folder, stand_in):
         once = run_program(pythons["plain"], "plain", program_folder, times_file, None,
                            stand_in, 1)
         loops = max(1, min(1000, int(round(options.seconds / max(once, 1e-6)))))
-        runs = {mode: [] for mode in MODES}
+        modes = [mode for mode in MODES if mode in pythons]
+        runs = {mode: [] for mode in modes}
         runs["loops"] = loops
-        outfiles = {mode: [] for mode in MODES[1:]}
+        outfiles = {mode: [] for mode in TOOLS}
         for index in range(options.rounds):
-            for mode in MODES:
-                outfile = os.path.join(folder, "%s-%s-%d.lprof" % (name, mode, index))
+            for mode in modes:
+                outfile = os.path.join(pythons["null tool"] if mode == "floor" else folder,
+                                       "%s-%s-%d.lprof" % (name, mode, index))
                 runs[mode].append(run_program(pythons[mode], mode, program_folder, times_file,
                                               outfile, stand_in, loops))
-                if mode != "plain":
+                if mode in TOOLS:
                     outfiles[mode].append(outfile)
-        for tool in MODES[1:]:
+        for tool in TOOLS:
             read = json.loads(run([pythons[tool], "-c", READ_FUNCTIONS, tool, "run_benchmark.py"]
                                   + outfiles[tool], cwd=folder))
             runs[tool + " functions"] = [read[path] for path in outfiles[tool]]
         results[name] = runs
-        print("  %-14s %4d loops, plain %.3f s, line_profiler %.1fx, lineprof %.2fx" % (
-            name, loops, statistics.median(runs["plain"]),
-            statistics.median(runs["line_profiler"]) / statistics.median(runs["plain"]),
-            statistics.median(runs["lineprof"]) / statistics.median(runs["plain"])),
-            file=sys.stderr)
+        plain = statistics.median(runs["plain"])
+        print("  %-14s %4d loops, plain %.3f s, %s" % (
+            name, loops, plain, ", ".join("%s %.2fx" % (mode, statistics.median(runs[mode]) / plain)
+                                          for mode in modes[1:])), file=sys.stderr)
     return results
 
 
@@ -176,35 +202,36 @@ def summarize(results):
     rows = []
     for name, runs in results.items():
         plain = runs["plain"]
-        slowdown = {tool: statistics.median(run / base for run, base in zip(runs[tool], plain))
-                    for tool in MODES[1:]}
+        slowdown = {mode: statistics.median(run / base for run, base in zip(runs[mode], plain))
+                    for mode in MODES[1:] if mode in runs}
         # The top-level function: the largest total of the program's functions.
         accuracy = statistics.median(
             max(total for total, _ in functions.values()) / base
             for functions, base in zip(runs["lineprof functions"], plain))
         hit = {tool: set().union(*[{function for function, (_, hits) in functions.items() if hits}
                                    for functions in runs[tool + " functions"]])
-               for tool in MODES[1:]}
+               for tool in TOOLS}
         if not hit["lineprof"] or hit["lineprof"] != hit["line_profiler"]:
             print("  %s: functions with hits differ: only line_profiler %s, only lineprof %s"
                   % (name, sorted(hit["line_profiler"] - hit["lineprof"]),
                      sorted(hit["lineprof"] - hit["line_profiler"])), file=sys.stderr)
         rows.append((name, runs["loops"], statistics.median(plain), slowdown["line_profiler"],
-                     slowdown["lineprof"], accuracy, len(hit["lineprof"])))
+                     slowdown["lineprof"], slowdown["floor"], accuracy,
+                     len(hit["lineprof"])))
     return rows
 
 
 def table(version, rows):
-    lines = ["| %s | loops | plain | line_profiler | lineprof | lineprof accuracy "
-             "| functions hit |" % version, "|---|---|---|---|---|---|---|"]
-    for name, loops, plain, theirs, ours, accuracy, functions in rows:
-        lines.append("| %s | %d | %.3f s | %.1fx | %.2fx | %.2f | %d |"
-                     % (name, loops, plain, theirs, ours, accuracy, functions))
-    lines.append("| **median** | | | **%.1fx** | **%.2fx** | %.2f | |" % (
-        statistics.median(row[3] for row in rows), statistics.median(row[4] for row in rows),
-        statistics.median(row[5] for row in rows)))
-    lines.append("| max | | | %.1fx | %.2fx | | |" % (max(row[3] for row in rows),
-                                                      max(row[4] for row in rows)))
+    lines = ["| %s | loops | plain | line_profiler | lineprof | floor | lineprof accuracy "
+             "| functions hit |" % version, "|---|---|---|---|---|---|---|---|"]
+    for name, loops, plain, theirs, ours, lowest, accuracy, functions in rows:
+        lines.append("| %s | %d | %.3f s | %.1fx | %.2fx | %.2fx | %.2f | %d |"
+                     % (name, loops, plain, theirs, ours, lowest, accuracy, functions))
+    columns = list(zip(*rows))
+    lines.append("| **median** | | | **%.1fx** | **%.2fx** | %.2fx | %.2f | |"
+                 % tuple(statistics.median(columns[i]) for i in (3, 4, 5, 6)))
+    lines.append("| max | | | %.1fx | %.2fx | %.2fx | %.2f | |"
+                 % tuple(max(columns[i]) for i in (3, 4, 5, 6)))
     return "\n".join(lines)
 
 
@@ -233,9 +260,11 @@ def main():
                 print("Python %s: not found, skipped" % version, file=sys.stderr)
                 continue
             pythons = {"plain": python}
-            for tool in MODES[1:]:
+            for tool in TOOLS:
                 pythons[tool] = prepare_environment(python, version, tool, source, options.cache,
                                                     install=not options.no_install)
+            pythons["floor"] = python
+            pythons["null tool"] = build_null_tool(python, version, options.cache)
             full_version = platform_version(python)
             print("Python %s:" % full_version, file=sys.stderr)
             rows = summarize(measure(pythons, programs, options, folder, folder))
