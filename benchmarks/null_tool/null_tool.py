@@ -1,5 +1,5 @@
 """Runs a script as `kernprof -l -p SCRIPT SCRIPT` would, with the events
-lineprof asks for on the same code objects (every function of the script,
+lineprof asks for on the same code objects (the functions `-p` profiles:
 nested ones and methods included) but handlers that do nothing: what a line
 profiler costs before it does any work of its own (sys.monitoring on 3.12+,
 a C trace function before).
@@ -9,6 +9,7 @@ a C trace function before).
 whole_program.py builds _nulltool for each Python and reports this as the
 "floor" of each program.
 """
+import inspect
 import os
 import sys
 import types
@@ -16,11 +17,18 @@ import types
 import _nulltool
 
 
-def code_objects(code):
-    yield code
+FUNCTION_FLAGS = inspect.CO_OPTIMIZED | inspect.CO_NEWLOCALS
+
+
+def function_codes(code):
+    """The functions that `-p` profiles in code (lineprof.autoprofile's
+    rule): nested ones and methods, not class bodies, comprehensions or
+    lambdas, whose lines belong to the code they are written in."""
     for constant in code.co_consts:
-        if isinstance(constant, types.CodeType):
-            yield from code_objects(constant)
+        if isinstance(constant, types.CodeType) and not constant.co_name.startswith("<"):
+            if constant.co_flags & FUNCTION_FLAGS == FUNCTION_FLAGS:
+                yield constant
+            yield from function_codes(constant)
 
 
 def monitor(codes):
@@ -48,8 +56,7 @@ def main():
     path = sys.argv[1]
     with open(path, "rb") as stream:
         module_code = compile(stream.read(), path, "exec")
-    # -p profiles the functions, not the module body.
-    codes = [code for code in code_objects(module_code) if code is not module_code]
+    codes = list(function_codes(module_code))
     if hasattr(sys, "monitoring"):
         monitor(codes)
     else:
