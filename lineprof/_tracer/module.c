@@ -962,6 +962,11 @@ static struct PyModuleDef tracer_module = {
     .m_free = module_free,
 };
 
+/* The one symbol the extension exports (it is built with hidden visibility):
+ * 3.8's PyMODINIT_FUNC does not say so itself. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((visibility("default")))
+#endif
 PyMODINIT_FUNC
 PyInit__tracer(void)
 {
