@@ -58,11 +58,19 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
+def dump_on_signal(signum="SIGUSR1"):
+    """On signum (a number or a name), the process writes its profile so far
+    where it writes it at exit, atomically, and goes on: `profile`'s
+    dump_on_signal, as LINEPROF_DUMP_SIGNAL does. Call it from the main
+    thread."""
+    profile.dump_on_signal(signum)
+
+
 def load_ipython_extension(ipython):
     """`%load_ext lineprof`: registers the %lprun and %%lprun magics."""
     from lineprof.ipython_magic import register_magics
     register_magics(ipython)
 
 
-__all__ = ["LineProfiler", "LineStats", "LprofFormatError", "dump_stats", "load_stats",
-           "profile", "show_func", "show_text", "__version__"]
+__all__ = ["LineProfiler", "LineStats", "LprofFormatError", "dump_on_signal", "dump_stats",
+           "load_stats", "profile", "show_func", "show_text", "__version__"]

@@ -121,12 +121,16 @@ def _parser(command, description, what, outfile_help=None, outfile_required=Fals
 
 
 def _show_parser():
+    # On/off options as line_profiler 5's viewer takes them (-r, --rich,
+    # --rich off, --no-rich), so that a [tool.lineprof] default can be turned
+    # off from the command line.
+    from lineprof.flags import FlagMaker, add_flag
     parser = _parser("show", "Print the line-by-line report of .lprof files (several files "
                              "are summed).", "show")
-    add_report_options(parser, DEFAULT_UNIT, "unit of the times shown, in seconds "
-                                             "(default: 1e-6)", viewer=True)
-    parser.add_argument("-t", "--sort", action="store_true",
-                        help="order functions by total time")
+    parser.flag_options = set()
+    add_report_options(FlagMaker(parser), DEFAULT_UNIT, "unit of the times shown, in seconds "
+                                                        "(default: 1e-6)", viewer=True)
+    add_flag(parser, "-t", "--sort", help="order functions by total time")
     return parser
 
 
@@ -345,6 +349,9 @@ def _main(argv):
         argv = argv[1:]
     make_parser, action, _ = COMMANDS[name]
     parser = make_parser()
+    if hasattr(parser, "flag_options"):
+        from lineprof.flags import join_flag_values
+        argv = join_flag_values(argv, parser, program_ends_options=False)
     # [tool.lineprof] holds report options: only 'show' takes them.
     if name == "show" and read_config(parser, argv, "lineprof") is None:
         return 2

@@ -130,16 +130,27 @@ def load(explicit_path=None, enabled=True, command=None):
     return values, path
 
 
+# line_profiler 5's [tool.line_profiler.show]: how lineprof.profile prints
+# at exit, and its column_widths subtable: the least width of each column of
+# the text report (wider values widen it; narrower ones are ignored).
+SHOW_DEFAULTS = {"sort": True, "stripzeros": True, "rich": True, "details": False,
+                 "summarize": True}
+COLUMN_WIDTHS = {"line": 6, "hits": 9, "time": 12, "perhit": 8, "percent": 8}
+
+
 def explicit_settings():
-    """What lineprof.profile reads from line_profiler's [tool.line_profiler.setup]
-    and [tool.line_profiler.write] tables (LINE_PROFILER_RC or the nearest
-    file), over line_profiler's defaults; a file that cannot be read leaves the
-    defaults, with a notice."""
+    """What lineprof.profile reads from line_profiler's [tool.line_profiler.setup],
+    [tool.line_profiler.write] and [tool.line_profiler.show] tables
+    (LINE_PROFILER_RC or the nearest file), over line_profiler's defaults; a
+    file that cannot be read leaves the defaults, with a notice. "show" holds
+    the print options and "column_widths" the widths, in the order of the
+    report's columns."""
     settings = {
         "environ_flags": ["LINEPROF", "LINE_PROFILE"],
         "cli_flags": ["--line-profile", "--line_profile"],
         "output_prefix": "profile_output",
         "lprof": True, "text": True, "timestamped_text": True, "stdout": True,
+        "show": dict(SHOW_DEFAULTS), "column_widths": tuple(COLUMN_WIDTHS.values()),
     }
     explicit_path = os.environ.get(RC_VARIABLE) or None
     path = explicit_path or find_pyproject()
@@ -154,11 +165,18 @@ def explicit_settings():
         sys.stderr.write("lineprof: %s\n" % error)
         return settings
     theirs = (document or {}).get("tool", {}).get("line_profiler", {})
-    for name in ("setup", "write"):
+    for name in ("setup", "write", "show"):
         table = theirs.get(name, {}) if isinstance(theirs, dict) else {}
+        target = settings["show"] if name == "show" else settings
         for key, value in (table.items() if isinstance(table, dict) else ()):
-            if key in settings and type(value) is type(settings[key]):
-                settings[key] = value
+            if key in target and type(value) is type(target[key]):
+                target[key] = value
+    show = theirs.get("show", {}) if isinstance(theirs, dict) else {}
+    widths = show.get("column_widths", {}) if isinstance(show, dict) else {}
+    if isinstance(widths, dict):
+        settings["column_widths"] = tuple(
+            max(least, widths[name]) if type(widths.get(name)) is int else least
+            for name, least in COLUMN_WIDTHS.items())
     # lineprof's own variable switches it on whatever the file says.
     if "LINEPROF" not in settings["environ_flags"]:
         settings["environ_flags"] = ["LINEPROF"] + list(settings["environ_flags"])

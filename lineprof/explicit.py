@@ -251,10 +251,13 @@ class GlobalProfiler:
         from lineprof.datafile import write_atomically
         settings, prefix = self.settings, self._prefix()
         if settings["stdout"]:
-            stats.print(details=False, summarize=True, sort=True, stripzeros=True)
+            self._print_summary(stats)
+        # The files always hold the details, in plain text (as line_profiler's).
         report = io.StringIO()
-        stats.print(stream=report, output_unit=1e-6, sort=True, stripzeros=True,
-                    summarize=True)
+        stats.print(stream=report, output_unit=1e-6, sort=settings["show"]["sort"],
+                    stripzeros=settings["show"]["stripzeros"],
+                    summarize=settings["show"]["summarize"],
+                    column_widths=settings["column_widths"])
         outputs = []
         if settings["text"]:
             outputs.append((prefix + ".txt", report.getvalue().encode("utf-8")))
@@ -273,7 +276,23 @@ class GlobalProfiler:
         except OSError as error:
             sys.stderr.write("lineprof: could not write the profile: %s\n" % error)
             if not settings["stdout"]:
-                stats.print(details=False, summarize=True, sort=True, stripzeros=True)
+                self._print_summary(stats)
+
+    def _print_summary(self, stats):
+        """What goes to stdout at exit, as [tool.line_profiler.show] says:
+        by default the summary (a line per function), sorted, without the
+        functions never called; with details, the report, in colour with
+        rich where it is installed and rich is on."""
+        show = self.settings["show"]
+        if show["rich"] and show["details"]:
+            from lineprof import rich_report
+            if rich_report.available():
+                rich_report.show_rich(stats.timings, stats.unit, stripzeros=show["stripzeros"],
+                                      sort=show["sort"], summarize=show["summarize"],
+                                      edges=stats.edges, memory=stats.memory)
+                return
+        stats.print(details=show["details"], summarize=show["summarize"], sort=show["sort"],
+                    stripzeros=show["stripzeros"], column_widths=self.settings["column_widths"])
 
 
 profile = GlobalProfiler()

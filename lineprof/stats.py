@@ -165,12 +165,12 @@ class LineStats:
         return sum(self.own_times().values())
 
     def print(self, stream=None, output_unit=None, stripzeros=False, details=True,
-              summarize=False, sort=False):
+              summarize=False, sort=False, column_widths=None):
         """Writes the text report (see lineprof.text_report.show_text)."""
         from lineprof.text_report import show_text
         show_text(self.timings, self.unit, output_unit=output_unit, stream=stream,
                   stripzeros=stripzeros, details=details, summarize=summarize, sort=sort,
-                  edges=self.edges, memory=self.memory)
+                  edges=self.edges, memory=self.memory, column_widths=column_widths)
 
     def to_file(self, filename):
         """Writes the data as a .lprof file, atomically."""

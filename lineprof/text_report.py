@@ -125,12 +125,14 @@ def _escaping(stream):
 
 def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None,
               stream=None, stripzeros=False, details=True, summarize=False, sort=False,
-              rich=False, callee_time=None, memory=None):
+              rich=False, callee_time=None, memory=None, column_widths=None):
     """Writes one function's block of the report. callee_time, the part of
     its time (in unit) spent in the profiled functions it called, adds the
     "Own time" line when given (None: line_profiler's header only). memory,
     the function's {lineno: (allocated, freed, peak)}, adds the Net and Peak
-    columns (None: line_profiler's columns only)."""
+    columns (None: line_profiler's columns only). column_widths, five
+    numbers, are the least widths of the line, hits, time, per hit and % time
+    columns (None: line_profiler's, 6, 9, 12, 8, 8)."""
     del summarize, sort, rich     # accepted for line_profiler compatibility
     stream = _escaping(stream)
     total_hits = sum(hits for _, hits, _ in timings)
@@ -158,7 +160,7 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
         stream.write("\n")
         return
     cells = _cells(timings, scalar, total_time)
-    widths = list(_WIDTHS)
+    widths = list(column_widths or _WIDTHS)
     for column in (1, 2, 3):
         widths[column] = max([widths[column]] + [len(row[column - 1]) for row in cells.values()])
     blank = ("", "", "", "")
@@ -182,7 +184,8 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
 
 
 def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, details=True,
-              summarize=False, sort=False, rich=False, edges=None, memory=None):
+              summarize=False, sort=False, rich=False, edges=None, memory=None,
+              column_widths=None):
     """Writes the report of every function in stats ({key: timings}).
 
     sort orders functions by total time (least first, so the costliest ends
@@ -190,7 +193,8 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, deta
     per function at the end, with its total time as line_profiler's. edges,
     the call graph of LineStats.edges, adds each calling function's own time
     to its header (without it, the report is line_profiler's); memory, as
-    LineStats.memory, the Net and Peak columns of the functions it has."""
+    LineStats.memory, the Net and Peak columns of the functions it has;
+    column_widths, as show_func's."""
     del rich
     callee_times = callee_times_of(edges)
     stream = _escaping(stream)
@@ -204,7 +208,8 @@ def show_text(stats, unit, output_unit=None, stream=None, stripzeros=False, deta
             show_func(filename, lineno, name, timings, unit, output_unit=output_unit,
                       stream=stream, stripzeros=stripzeros,
                       callee_time=callee_times.get((filename, lineno, name)) or None,
-                      memory=memory.get((filename, lineno, name), {}) if memory else None)
+                      memory=memory.get((filename, lineno, name), {}) if memory else None,
+                      column_widths=column_widths)
     if summarize:
         for (filename, lineno, name), timings in ordered:
             total = sum(t for _, _, t in timings) * unit

@@ -114,3 +114,27 @@ def test_line_profilers_command_line_flag_and_write_settings(tmp_path):
     result = run_python(["script.py"], other, env={
         "LINE_PROFILE": "1", "LINE_PROFILER_RC": str(tmp_path / "pyproject.toml")})
     assert sorted(os.listdir(str(other))) == ["prof.lprof", "script.py"]
+
+
+def test_line_profilers_show_settings(tmp_path):
+    # [tool.line_profiler.show]: what is printed at exit (the report itself
+    # with details, no summary), and column_widths, the least widths of the
+    # report's columns, in the printed report and the text file alike; a
+    # width below line_profiler's is ignored.
+    (tmp_path / "script.py").write_text(SCRIPT)
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.line_profiler.write]\ntimestamped_text = false\n"
+        "[tool.line_profiler.show]\ndetails = true\nsummarize = false\nrich = false\n"
+        "[tool.line_profiler.show.column_widths]\nhits = 15\nline = 2\n")
+    result = run_python(["script.py"], tmp_path, env={"LINE_PROFILE": "1"})
+    assert result.returncode == 0, result.stderr
+    header = "Line # %s %s" % ("Hits".rjust(15), "Time".rjust(12))
+    assert header in result.stdout
+    assert " seconds - " not in result.stdout
+    text = (tmp_path / "profile_output.txt").read_text()
+    assert header in text and " seconds - " not in text
+    # The defaults: the summary only.
+    (tmp_path / "pyproject.toml").write_text("[tool.line_profiler.write]\ntext = false\n"
+                                             "timestamped_text = false\n")
+    result = run_python(["script.py"], tmp_path, env={"LINE_PROFILE": "1"})
+    assert " seconds - " in result.stdout and "Line #" not in result.stdout

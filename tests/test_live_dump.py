@@ -31,9 +31,9 @@ def hits(path):
     return sum(h for lines in stats.timings.values() for _, h, _ in lines)
 
 
-def dump_twice(tmp_path, args, env, path):
-    (tmp_path / "prog.py").write_text(PROGRAM)
-    full_env = dict(os.environ, LINEPROF_DUMP_SIGNAL="SIGUSR1", **env)
+def dump_twice(tmp_path, args, env, path, program=PROGRAM):
+    (tmp_path / "prog.py").write_text(program)
+    full_env = dict(os.environ, **env)
     child = subprocess.Popen([sys.executable] + args, cwd=str(tmp_path), env=full_env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -61,8 +61,19 @@ def dump_twice(tmp_path, args, env, path):
 
 def test_dump_under_lineprof_1(tmp_path):
     path = tmp_path / "profile_output.lprof"
-    seen = dump_twice(tmp_path, ["prog.py"], {"LINEPROF": "1"}, path)
+    seen = dump_twice(tmp_path, ["prog.py"], {"LINEPROF": "1", "LINEPROF_DUMP_SIGNAL": "SIGUSR1"},
+                      path)
     assert hits(path) > seen[1]          # the final write at exit
+
+
+@pytest.mark.parametrize("call", ["lineprof.dump_on_signal()", "profile.dump_on_signal('SIGUSR1')",
+                                  "lineprof.dump_on_signal(signal.SIGUSR1)"])
+def test_dump_on_signal_from_the_program(tmp_path, call):
+    program = PROGRAM.replace("from lineprof import profile\n",
+                              "import signal\nimport lineprof\nfrom lineprof import profile\n"
+                              + call + "\n")
+    path = tmp_path / "profile_output.lprof"
+    dump_twice(tmp_path, ["prog.py"], {"LINEPROF": "1"}, path, program)
 
 
 def test_dump_under_lineprof_dir(tmp_path):
@@ -85,7 +96,8 @@ def test_dump_under_lineprof_dir(tmp_path):
 
         def __str__(self):
             return str(self._one())
-    dump_twice(tmp_path, ["prog.py"], {"LINEPROF": "1", "LINEPROF_DIR": str(folder)}, Part())
+    dump_twice(tmp_path, ["prog.py"], {"LINEPROF": "1", "LINEPROF_DIR": str(folder),
+                                       "LINEPROF_DUMP_SIGNAL": "SIGUSR1"}, Part())
     assert len(os.listdir(str(folder))) == 1
 
 
@@ -95,5 +107,6 @@ def test_dump_beside_kernprof_interval(tmp_path, interval):
     # without -i, only the dumps write before the end.
     path = tmp_path / "prog.py.lprof"
     options = ["-i", interval] if interval else []
-    seen = dump_twice(tmp_path, ["-m", "kernprof", "-l"] + options + ["prog.py"], {}, path)
+    seen = dump_twice(tmp_path, ["-m", "kernprof", "-l"] + options + ["prog.py"],
+                      {"LINEPROF_DUMP_SIGNAL": "SIGUSR1"}, path)
     assert hits(path) > seen[1]

@@ -47,6 +47,47 @@ def test_short_flags_bundled_as_line_profilers_viewer(profiled, tmp_path):
     assert run_python(["-m", "lineprof", "-rmtz", "prog.py.lprof"], tmp_path).returncode == 0
 
 
+def summarized(result):
+    """Whether the report ends with the summary (a line per function)."""
+    assert result.returncode == 0, result.stderr
+    return any(" seconds - " in line and line.endswith(" - slow")
+               for line in result.stdout.splitlines())
+
+
+@pytest.mark.parametrize("flags, summary", [
+    (["--summarize"], True), (["--summarize", "yes"], True), (["--summarize=1"], True),
+    (["--summarize", "off"], False), (["--summarize=no"], False), (["--no-summarize"], False),
+    (["-m", "--no-summarize"], False), (["--no-summarize", "-m"], True),
+])
+def test_on_off_options_take_values_and_negations(profiled, tmp_path, flags, summary):
+    # As line_profiler 5's viewer: before or after the file.
+    for argv in (flags + ["prog.py.lprof"], ["prog.py.lprof"] + flags):
+        assert summarized(run_python(["-m", "lineprof"] + argv, tmp_path)) == summary
+
+
+def test_a_bare_on_off_option_does_not_take_the_file(profiled, tmp_path):
+    for flag in ("--rich", "--sort", "--skip-zero", "--summarize"):
+        result = run_python(["-m", "lineprof", flag, "prog.py.lprof"], tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "Function: slow" in result.stdout
+
+
+def test_a_negation_turns_off_a_configured_default(profiled, tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.lineprof]\nsummarize = true\nskip-zero = true\nsort = true\n")
+    configured = run_python(["-m", "lineprof", "prog.py.lprof"], tmp_path)
+    assert summarized(configured) and "Function: never" not in configured.stdout
+    turned_off = run_python(["-m", "lineprof", "prog.py.lprof", "--no-summarize",
+                             "--skip-zero", "off"], tmp_path)
+    assert not summarized(turned_off) and "Function: never" in turned_off.stdout
+
+
+def test_a_value_that_is_not_on_or_off_is_one_line(profiled, tmp_path):
+    result = run_python(["-m", "lineprof", "prog.py.lprof", "--rich=maybe"], tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "maybe" in result.stderr
+
+
 def test_c_names_the_configuration(profiled, tmp_path):
     (tmp_path / "conf.toml").write_text("[tool.lineprof]\nunit = 1e-3\n")
     result = run_python(["-m", "lineprof", "-c", "conf.toml", "prog.py.lprof"], tmp_path)
