@@ -134,3 +134,49 @@ def test_schema_rejects_what_the_exporter_never_writes(validate):
     with pytest.raises(jsonschema.ValidationError):
         validate(document)
     assert json_export.SCHEMA_VERSION == 1
+
+
+CALLS = '''\
+@profile
+def leaf(n):
+    return n * 2
+
+
+@profile
+def caller(n):
+    total = 0
+    for i in range(n):
+        total += leaf(i)
+    return total + leaf(1)
+
+
+caller(30)
+'''
+
+
+def test_the_call_graph_is_in_the_document(tmp_path, kernprof, validate):
+    # Without compensation: the times below are compared exactly with the
+    # file's, whatever a loaded machine does to the calibration.
+    (tmp_path / "calls.py").write_text(CALLS)
+    result = kernprof("-l", "--no-compensation", "calls.py")
+    assert result.returncode == 0, result.stderr
+    stats = lineprof.load_stats(str(tmp_path / "calls.py.lprof"))
+    document = to_document(stats)
+    validate(document)
+    functions = {function["name"]: function for function in document["functions"]}
+    leaf, caller = functions["leaf"], functions["caller"]
+    where = {"file": caller["file"], "line": caller["line"], "name": "caller"}
+    assert [(entry["at_line"], entry["calls"]) for entry in leaf["callers"]] == [(10, 30), (11, 1)]
+    assert all({key: entry[key] for key in where} == where for entry in leaf["callers"])
+    assert caller["callers"] == [] and leaf["callees"] == []
+    assert [(entry["name"], entry["at_line"], entry["calls"]) for entry in caller["callees"]] \
+        == [("leaf", 10, 30), ("leaf", 11, 1)]
+    # Times: the edges' and own times of the file, in seconds.
+    key = {k[2]: k for k in stats.timings}
+    calls_time = sum(time for (_, _, callee), (_, time) in stats.edges.items()
+                     if callee == key["leaf"]) * stats.unit
+    assert sum(entry["time"] for entry in leaf["callers"]) == pytest.approx(calls_time)
+    assert caller["own_time"] == pytest.approx(stats.own_time(key["caller"]))
+    assert caller["own_time"] == pytest.approx(caller["total_time"] - calls_time)
+    assert leaf["own_time"] == leaf["total_time"]
+    assert document["profiled_time"] == pytest.approx(caller["own_time"] + leaf["own_time"])
