@@ -257,7 +257,11 @@ class AutoProfiler:
             elif target.is_package_tree() and hasattr(module, "__path__"):
                 def failed(submodule, broken=broken):
                     broken.append(submodule)
-                for info in pkgutil.walk_packages(module.__path__, name + ".", onerror=failed):
+                # Listed first, then imported: listing imports the subpackages
+                # (to look inside them), so they come before the modules, as in
+                # line_profiler 5, whose order of imports a program may see.
+                found = list(pkgutil.walk_packages(module.__path__, name + ".", onerror=failed))
+                for info in found:
                     if info.name in sys.modules:
                         continue
                     try:

@@ -277,15 +277,30 @@ def test_flags_take_values(tmp_path, kernprof, args, profiled):
 
 
 def test_complements_turn_off_a_config_default(tmp_path, kernprof):
-    write(tmp_path, "script.py", DECORATED)
+    # Each default of the file, then its complement on the command line.
+    write(tmp_path, "helper.py", "def helped():\n    return 1\n")
+    write(tmp_path, "script.py", "import helper\n\n@profile\ndef unused():\n    pass\n\n"
+                                 "def work():\n    return helper.helped()\n\nwork()\n")
     write(tmp_path, "pyproject.toml", "[tool.lineprof]\nskip-zero = true\nrich = true\n"
                                       "prof-imports = true\nno-compensation = true\n")
     if sys.version_info < (3, 11):
         pytest.importorskip("tomli")
-    result = kernprof("-l", "-v", "--no-rich", "--no-skip-zero", "--compensation",
-                      "--no-prof-imports", "script.py")
-    assert result.returncode == 0, result.stderr
-    assert "Function: work at line 3" in result.stdout
+
+    def run(*flags):
+        result = kernprof("-l", "-v", "-p", "script.py", *flags, "script.py")
+        assert result.returncode == 0, result.stderr
+        stats = lineprof.load_stats(str(tmp_path / "script.py.lprof"))
+        return result.stdout, stats
+
+    configured, stats = run()
+    assert "Function: unused" not in configured                 # skip-zero
+    assert any(name == "helped" for _, _, name in stats.timings)     # prof-imports
+    assert stats.metadata["compensation_ns_per_event"] == 0         # no-compensation
+    turned_off, stats = run("--no-rich", "--no-skip-zero", "--compensation",
+                            "--no-prof-imports")
+    assert "Function: unused" in turned_off
+    assert not any(name == "helped" for _, _, name in stats.timings)
+    assert stats.metadata["compensation_ns_per_event"] > 0
     bad = kernprof("--rich=maybe", "script.py")
     assert bad.returncode == 2
     assert "not yes or no: 'maybe'" in bad.stderr

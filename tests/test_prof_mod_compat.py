@@ -1,9 +1,11 @@
 """kernprof -p as line_profiler 5.1 behaves (issue 12): targets that cannot be
 found, --preimports/--no-preimports, pkg.__init__, -c and stdin code, and
 what a module or class target takes in."""
-import lineprof
+import pytest
 
+import lineprof
 from test_kernprof import write
+from test_kernprof_compat import reference  # noqa: F401  (a fixture)
 
 PACKAGE = {
     "pkg/__init__.py": "print('importing pkg')\n"
@@ -215,3 +217,24 @@ def test_a_class_target_takes_in_what_its_partial_attributes_wrap(tmp_path, kern
         assert "result 2 3" in result.stdout
         found = functions(tmp_path, "run_k.py.lprof")
         assert found == {"meth": 1, "a_func": 1}, flag
+
+
+# ---- side by side with line_profiler 5.1's kernprof (where the test has it) ----
+
+@pytest.mark.parametrize("target, script", [
+    ("pkg.a", "run_k.py"), ("pkg.a.K", "run_k.py"), ("pkg", "run.py"),
+    ("pkg.__init__", "run.py"), ("pkg.sub.c", "run.py"), ("no_such_module", "run.py"),
+])
+def test_the_same_functions_and_hits_as_line_profilers_kernprof(tmp_path, kernprof, reference,
+                                                                 target, script):
+    make_package(tmp_path)
+    ours = kernprof("-l", "-p", target, "-o", "ours.lprof", script)
+    theirs = reference("-l", "-p", target, "-o", "theirs.lprof", script)
+    assert ours.returncode == theirs.returncode == 0, (ours.stderr, theirs.stderr)
+    # The program's output (the preimports' prints, in their order), up to
+    # kernprof's own lines, which name the files.
+    def program_output(result):
+        lines = result.stdout.splitlines()
+        return lines[:next(i for i, line in enumerate(lines) if line.startswith("Wrote "))]
+    assert program_output(ours) == program_output(theirs)
+    assert functions(tmp_path, "ours.lprof") == functions(tmp_path, "theirs.lprof")
