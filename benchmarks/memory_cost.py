@@ -98,14 +98,15 @@ def main():
                 times[mode].append(float(result.stdout.split()[-1]))
         version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
                                  capture_output=True, text=True, check=True).stdout.strip()
-        median = {mode: statistics.median(values) if values else float("nan")
-                  for mode, values in times.items()}
-        added = {mode: median[mode] - median["plain"] for mode in MODES}
-        print("| %s | %.3f s | +%.3f s | +%.3f s | +%.3f s | +%.3f s | %.0fx | %.2fx |" % (
+        median = {mode: statistics.median(times[mode]) for mode in modes}
+        added = {mode: median[mode] - median["plain"] for mode in modes}
+        theirs, ratio = ("not run", "")
+        if "memory_profiler" in added:
+            theirs = "+%.3f s" % added["memory_profiler"]
+            ratio = "%.0fx" % (added["memory_profiler"] / added["lineprof-mem"])
+        print("| %s | %.3f s | +%.3f s | +%.3f s | +%.3f s | %s | %s | %.2fx |" % (
             version, median["plain"], added["lineprof"], added["lineprof-mem"],
-            added["tracemalloc"], added["memory_profiler"],
-            added["memory_profiler"] / added["lineprof-mem"],
-            added["lineprof-mem"] / added["lineprof"]))
+            added["tracemalloc"], theirs, ratio, added["lineprof-mem"] / added["lineprof"]))
     os.unlink(child)
     os.rmdir(folder)
     return 0

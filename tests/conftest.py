@@ -1,4 +1,5 @@
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,3 +76,16 @@ def gil_stays_off():
     yield
     if GIL_WAS_OFF:
         assert not sys._is_gil_enabled(), "the GIL was enabled during this test"
+
+
+@pytest.fixture
+def reference(tmp_path):
+    """Runs line_profiler's kernprof (LINEPROF_REFERENCE_KERNPROF) in tmp_path."""
+    command = os.environ.get("LINEPROF_REFERENCE_KERNPROF")
+    if not command or not shutil.which(command):
+        pytest.skip("no line_profiler kernprof named by LINEPROF_REFERENCE_KERNPROF")
+
+    def run(*args, input=None, cwd=None):
+        return subprocess.run([command] + list(args), cwd=str(cwd or tmp_path), input=input,
+                              capture_output=True, text=True, timeout=120)
+    return run

@@ -8,7 +8,6 @@ in one environment.
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -44,19 +43,6 @@ def write(folder, name, text):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
-
-
-@pytest.fixture
-def reference(tmp_path):
-    """Runs line_profiler's kernprof (LINEPROF_REFERENCE_KERNPROF) in tmp_path."""
-    command = os.environ.get("LINEPROF_REFERENCE_KERNPROF")
-    if not command or not shutil.which(command):
-        pytest.skip("no line_profiler kernprof named by LINEPROF_REFERENCE_KERNPROF")
-
-    def run(*args, input=None, cwd=None):
-        return subprocess.run([command] + list(args), cwd=str(cwd or tmp_path), input=input,
-                              capture_output=True, text=True, timeout=120)
-    return run
 
 
 # ---- 1. `from lineprof import profile` under kernprof without -l (cProfile) ------

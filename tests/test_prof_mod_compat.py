@@ -5,7 +5,6 @@ import pytest
 
 import lineprof
 from test_kernprof import write
-from test_kernprof_compat import reference  # noqa: F401  (a fixture)
 
 PACKAGE = {
     "pkg/__init__.py": "print('importing pkg')\n"
