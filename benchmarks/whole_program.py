@@ -146,13 +146,14 @@ def build_null_tool(python, version, cache):
     return folder
 
 
-def run_program(python, mode, program_folder, times_file, outfile, stand_in, loops):
+def run_program(python, mode, program_folder, times_file, outfile, stand_in, loops,
+                null_tool=None):
     if os.path.exists(times_file):
         os.unlink(times_file)
     script = "run_benchmark.py"
     command = [python, script]
     if mode == "floor":
-        command = [python, os.path.join(os.path.dirname(outfile), "null_tool.py"), script]
+        command = [python, null_tool, script]
     elif mode != "plain":
         command = [python, "-m", "kernprof", "-l", "-q", "-p", script, "-o", outfile, script]
     environment = dict(os.environ, WHOLE_PROGRAM_TIMES=times_file, PYTHONPATH=stand_in,
@@ -166,7 +167,7 @@ def run_program(python, mode, program_folder, times_file, outfile, stand_in, loo
         return sum(float(line) for line in stream if line.strip())
 
 
-def measure(pythons, programs, options, folder, stand_in):
+def measure(pythons, programs, options, folder, stand_in, null_tool):
     """{program: {"plain": [s...], tool: [s...], tool + " functions": [{name: (total, hits)}]}}"""
     results = {}
     times_file = os.path.join(folder, "times")
@@ -174,16 +175,14 @@ def measure(pythons, programs, options, folder, stand_in):
         once = run_program(pythons["plain"], "plain", program_folder, times_file, None,
                            stand_in, 1)
         loops = max(1, min(1000, int(round(options.seconds / max(once, 1e-6)))))
-        modes = [mode for mode in MODES if mode in pythons]
-        runs = {mode: [] for mode in modes}
+        runs = {mode: [] for mode in MODES}
         runs["loops"] = loops
         outfiles = {mode: [] for mode in TOOLS}
         for index in range(options.rounds):
-            for mode in modes:
-                outfile = os.path.join(pythons["null tool"] if mode == "floor" else folder,
-                                       "%s-%s-%d.lprof" % (name, mode, index))
+            for mode in MODES:
+                outfile = os.path.join(folder, "%s-%s-%d.lprof" % (name, mode, index))
                 runs[mode].append(run_program(pythons[mode], mode, program_folder, times_file,
-                                              outfile, stand_in, loops))
+                                              outfile, stand_in, loops, null_tool))
                 if mode in TOOLS:
                     outfiles[mode].append(outfile)
         for tool in TOOLS:
@@ -194,7 +193,7 @@ def measure(pythons, programs, options, folder, stand_in):
         plain = statistics.median(runs["plain"])
         print("  %-14s %4d loops, plain %.3f s, %s" % (
             name, loops, plain, ", ".join("%s %.2fx" % (mode, statistics.median(runs[mode]) / plain)
-                                          for mode in modes[1:])), file=sys.stderr)
+                                          for mode in MODES[1:])), file=sys.stderr)
     return results
 
 
@@ -203,7 +202,7 @@ def summarize(results):
     for name, runs in results.items():
         plain = runs["plain"]
         slowdown = {mode: statistics.median(run / base for run, base in zip(runs[mode], plain))
-                    for mode in MODES[1:] if mode in runs}
+                    for mode in MODES[1:]}
         # The top-level function: the largest total of the program's functions.
         accuracy = statistics.median(
             max(total for total, _ in functions.values()) / base
@@ -264,10 +263,11 @@ def main():
                 pythons[tool] = prepare_environment(python, version, tool, source, options.cache,
                                                     install=not options.no_install)
             pythons["floor"] = python
-            pythons["null tool"] = build_null_tool(python, version, options.cache)
+            null_tool = os.path.join(build_null_tool(python, version, options.cache),
+                                     "null_tool.py")
             full_version = platform_version(python)
             print("Python %s:" % full_version, file=sys.stderr)
-            rows = summarize(measure(pythons, programs, options, folder, folder))
+            rows = summarize(measure(pythons, programs, options, folder, folder, null_tool))
             tables.append(table("Python " + full_version, rows))
     text = "Programs of %s, %d rounds.\n\n%s\n" % (wheel, options.rounds, "\n\n".join(tables))
     print(text)
