@@ -51,6 +51,22 @@ def kernprof(tmp_path):
 
 
 @pytest.fixture
+def primes_stats(tmp_path, kernprof):
+    """The profile of `kernprof -l examples/primes.py`: primes_below calls
+    is_prime, both profiled. Without compensation: the tests check how the
+    times relate, and under the sanitizer sessions the calibrated event cost
+    far exceeds the real one, so compensated edge times clamp to 0."""
+    import lineprof
+    shutil.copy(os.path.join(REPO, "examples", "primes.py"), str(tmp_path / "primes.py"))
+    result = kernprof("-l", "-q", "--no-compensation", "primes.py")
+    assert result.returncode == 0, result.stderr
+    stats = lineprof.load_stats(str(tmp_path / "primes.py.lprof"))
+    keys = {key[2]: key for key in stats.timings}
+    assert sorted(keys) == ["is_prime", "primes_below"]
+    return stats, keys
+
+
+@pytest.fixture
 def without(tmp_path_factory):
     """without("rich", "IPython") -> env that makes those imports fail in a
     child process, as if the packages were not installed."""

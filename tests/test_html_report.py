@@ -295,19 +295,11 @@ document.getElementById("page").addEventListener("load", function () {
 
 # ---- own time and the call graph ------------------------------------------------
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "examples")
-
-
 @pytest.fixture
-def primes(tmp_path, kernprof):
-    """The profile of `kernprof -l examples/primes.py` (primes_below calls
-    is_prime from its line 18, both profiled) and its HTML report. Without
-    compensation, which can take the tiny is_prime's time to zero where the
-    calibration overshoots (as under a sanitizer): the tests check the report."""
-    shutil.copy(os.path.join(EXAMPLES, "primes.py"), str(tmp_path / "primes.py"))
-    result = kernprof("-l", "-q", "--no-compensation", "primes.py")
-    assert result.returncode == 0, result.stderr
-    stats = lineprof.load_stats(str(tmp_path / "primes.py.lprof"))
+def primes(tmp_path, primes_stats):
+    """primes_stats (primes_below calls is_prime from its line 18, both
+    profiled) and its HTML report."""
+    stats, _ = primes_stats
     assert len(stats.edges) == 1
     return stats, write_html(stats, str(tmp_path / "report"))
 

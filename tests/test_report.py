@@ -3,17 +3,12 @@ import importlib
 import io
 import os
 import re
-import shutil
 import sys
-
-import pytest
 
 from conftest import run_python
 
 import lineprof
 from lineprof import LineStats, dump_stats, show_text
-
-EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "examples")
 
 SOURCE = '''\
 import os
@@ -112,21 +107,6 @@ def test_stripzeros_summarize_and_sort(tmp_path):
 
 
 # ---- own time, from the call graph ---------------------------------------------
-
-@pytest.fixture
-def primes_stats(tmp_path, kernprof):
-    """The profile of `kernprof -l examples/primes.py`: primes_below calls
-    is_prime, both profiled. Without compensation: the tests check how the
-    times relate, and under the sanitizer sessions the calibrated event cost
-    far exceeds the real one, so compensated edge times clamp to 0."""
-    shutil.copy(os.path.join(EXAMPLES, "primes.py"), str(tmp_path / "primes.py"))
-    result = kernprof("-l", "-q", "--no-compensation", "primes.py")
-    assert result.returncode == 0, result.stderr
-    stats = lineprof.load_stats(str(tmp_path / "primes.py.lprof"))
-    keys = {key[2]: key for key in stats.timings}
-    assert sorted(keys) == ["is_prime", "primes_below"]
-    return stats, keys
-
 
 def blocks(text):
     """The functions' blocks of a report, each its lines from "Total time:" on."""
