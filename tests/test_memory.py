@@ -127,6 +127,48 @@ def test_threads_are_attributed_to_their_own_lines(tmp_path):
         assert freed_on_alloc_line < 1000 and 20 * size <= freed < 20 * (size + 200), rows
 
 
+MANY_BLOCKS = '''\
+from lineprof import LineProfiler
+
+def build(n):
+    kept = [str(i) * 2 for i in range(n)]
+    return kept
+
+def drop(kept):
+    kept.clear()
+    return len(kept)
+
+profiler = LineProfiler(build, drop, memory=True)
+kept = profiler.runcall(build, 200000)
+profiler.runcall(drop, kept)
+memory = {key[2]: lines for key, lines in profiler.get_stats().memory.items()}
+allocated, freed, _ = memory["build"][4]
+print(allocated - freed, memory["drop"][8][1])
+# Counted, then counting stopped and started again: the sizes entered
+# before the stop are gone, so freeing those blocks counts nothing.
+kept = profiler.runcall(build, 200000)
+profiler.memory = False
+profiler.memory = True
+before = profiler.get_stats().memory
+profiler.runcall(drop, kept)
+after = profiler.get_stats().memory
+print(sum(after[key][8][1] - before[key][8][1] for key in after if key[2] == "drop"))
+'''
+
+
+def test_frees_find_the_sizes_of_many_blocks_and_only_of_counted_ones(tmp_path):
+    # 200,000 strings spread over some 10 MB of the heap: every free the
+    # `clear` line makes finds the size its allocation entered.
+    result = run_script(tmp_path, MANY_BLOCKS)
+    counts, after_restart = result.stdout.splitlines()
+    kept, freed = (int(value) for value in counts.split())
+    assert kept > 200000 * 50, kept
+    # All of it but the list object itself, which `clear` keeps.
+    assert 0 <= kept - freed < 200, (kept, freed)
+    # Blocks counted before a stop are not known after it.
+    assert int(after_restart) < 1000, after_restart
+
+
 TOGETHER = '''\
 import sys, tracemalloc
 from lineprof import LineProfiler

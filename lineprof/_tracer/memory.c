@@ -17,15 +17,15 @@
  * adds the record's bytes to the line's counts (lp_memory_flush, in the
  * event path, where making a shard's memory array is allowed).
  *
- * Frees are matched to sizes with a table of the blocks counted (address ->
- * size), open addressing in memory from libc's malloc: a block allocated
- * while a profiled line ran is entered, and its free (on any line, any
- * thread) finds its size and removes it. A size header would be cheaper to
+ * Frees are matched to sizes with a map of the blocks counted (address ->
+ * size, below), in memory from libc's malloc: a block allocated while a
+ * profiled line ran is entered, and its free (on any line, any thread)
+ * finds its size and removes it. A size header would be cheaper to
  * look up, but a block allocated before the hooks (or after them) has none,
  * and freeing one through the wrong path corrupts the heap; a size query
  * (malloc_usable_size) exists for libc's blocks only, not pymalloc's or
  * mimalloc's, and gives the size class, not the size asked for. tracemalloc
- * keeps the same kind of table. Blocks allocated while no profiled line ran
+ * keeps a table too (a hash table). Blocks allocated while no profiled line ran
  * are not entered, so their frees are not counted: what a line frees is
  * what profiled lines allocated since memory counting started.
  *
@@ -36,19 +36,44 @@
  * passing every call through, and their few bytes are never freed. */
 #include "tracer.h"
 
+#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
-typedef struct SizeTable {
-    size_t capacity;                /* a power of two, 1 << bits */
-    int bits;
-    size_t used;                    /* slots holding a block */
-    size_t removed;                 /* slots holding REMOVED */
-    struct { void *block; size_t size; } *slots;   /* block NULL: never used */
-} SizeTable;
+/* The sizes of the blocks counted, by address: a radix tree over the
+ * address space in 8-byte units (every allocator PyMem chains to returns
+ * blocks aligned to 8 at least), three levels deep, whose leaves hold a
+ * 32-bit size per unit, 0 for none. Entering, finding and removing a block
+ * are two or three dependent loads and a store, with no probing, markers or
+ * rebuilds; blocks allocated together (pymalloc hands out a pool's blocks in
+ * address order) have their sizes side by side, so the sizes of 128 bytes of
+ * the heap share a cache line. The memory is half the span of the 32 KiB
+ * regions that hold counted blocks, at most; a leaf is made when a block is
+ * first counted in its region and kept until counting stops. */
+#if SIZEOF_VOID_P > 4
+#  define ADDRESS_BITS 48           /* user space on x86-64 and arm64 */
+#  define UNMAPPED_ADDRESS_BITS ((~(uintptr_t)0 << ADDRESS_BITS) | (((uintptr_t)1 << UNIT_BITS) - 1))
+#else
+#  define ADDRESS_BITS 32
+#  define UNMAPPED_ADDRESS_BITS (((uintptr_t)1 << UNIT_BITS) - 1)
+#endif
+enum {
+    UNIT_BITS = 3,
+    LEAF_BITS = 12,                 /* 4096 units: 32 KiB of addresses */
+    MIDDLE_BITS = 15,               /* 32768 leaves: 1 GiB */
+    TOP_BITS = ADDRESS_BITS - UNIT_BITS - LEAF_BITS - MIDDLE_BITS,
+};
 
-/* A slot whose block was freed: lookups go on past it, insertions reuse it. */
-#define REMOVED ((void *)1)
+typedef struct SizeLeaf {
+    uint32_t sizes[1 << LEAF_BITS];
+} SizeLeaf;
+
+typedef struct SizeMiddle {
+    SizeLeaf *leaves[1 << MIDDLE_BITS];
+} SizeMiddle;
+
+typedef struct SizeMap {
+    SizeMiddle **top;               /* 1 << TOP_BITS entries, or NULL */
+} SizeMap;
 
 typedef struct MemoryHooks {
     Dispatcher *dispatcher;         /* borrowed: the owner; NULL once stopped */
@@ -56,7 +81,7 @@ typedef struct MemoryHooks {
     int active;                     /* count (1) or only pass calls through (0) */
     PyMemAllocatorEx inner[2];      /* what was there: mem, object */
     PyMemAllocatorEx mine[2];
-    SizeTable sizes;
+    SizeMap sizes;
 #ifdef LP_FREE_THREADED
     char table_lock;                /* a spin lock: held for a few instructions */
 #endif
@@ -90,95 +115,100 @@ table_unlock(MemoryHooks *self)
 #endif
 }
 
-/* The home slot of a block: its address in 16-byte units, folded by its
- * higher bits. Blocks allocated together (pymalloc hands out a pool's blocks
- * in order) get slots together, so the table is read a cache line at a time
- * instead of at random; the fold keeps two regions of memory a table's size
- * apart from landing on the same slots. A block's home slot is usually
- * free (two blocks share one only if their addresses differ by a multiple of
- * the table's span), which is why removal can leave a marker instead of
- * moving the run behind it back. */
-static inline size_t
-block_slot(const void *block, int bits)
+/* Where a block's size is kept; NULL if its leaf does not exist yet or
+ * its address is one the map does not cover. */
+static inline uint32_t *
+map_find(const SizeMap *map, const void *block)
 {
-    uintptr_t unit = (uintptr_t)block >> 4;
-    return (size_t)(unit ^ (unit >> bits) ^ (unit >> (2 * bits)));
+    uintptr_t address = (uintptr_t)block;
+    if ((address & UNMAPPED_ADDRESS_BITS) != 0 || map->top == NULL) {
+        return NULL;
+    }
+    uintptr_t unit = address >> UNIT_BITS;
+    const SizeMiddle *middle = map->top[unit >> (LEAF_BITS + MIDDLE_BITS)];
+    if (middle == NULL) {
+        return NULL;
+    }
+    SizeLeaf *leaf = middle->leaves[(unit >> LEAF_BITS) & ((1u << MIDDLE_BITS) - 1)];
+    if (leaf == NULL) {
+        return NULL;
+    }
+    return &leaf->sizes[unit & ((1u << LEAF_BITS) - 1)];
 }
 
-static int
-table_resize(SizeTable *table, int bits)
+/* map_find, making the tables on the way; NULL if out of memory or the
+ * address is not covered. Out of line: it runs once per 32 KiB region. */
+static LP_NOINLINE uint32_t *
+map_make(SizeMap *map, const void *block)
 {
-    size_t capacity = (size_t)1 << bits;
-    void *slots = calloc(capacity, sizeof(*table->slots));
-    if (slots == NULL) {
-        return -1;
+    uintptr_t address = (uintptr_t)block;
+    if ((address & UNMAPPED_ADDRESS_BITS) != 0) {
+        return NULL;
     }
-    SizeTable resized = {capacity, bits, 0, 0, slots};
-    for (size_t i = 0; i < table->capacity; i++) {
-        void *block = table->slots[i].block;
-        if (block != NULL && block != REMOVED) {
-            size_t j = block_slot(block, bits) & (capacity - 1);
-            while (resized.slots[j].block != NULL) {
-                j = (j + 1) & (capacity - 1);
-            }
-            resized.slots[j].block = block;
-            resized.slots[j].size = table->slots[i].size;
-            resized.used++;
-        }
+    uintptr_t unit = address >> UNIT_BITS;
+    if (map->top == NULL && (map->top = calloc((size_t)1 << TOP_BITS, sizeof(SizeMiddle *))) == NULL) {
+        return NULL;
     }
-    free(table->slots);
-    *table = resized;
-    return 0;
+    SizeMiddle **middle = &map->top[unit >> (LEAF_BITS + MIDDLE_BITS)];
+    if (*middle == NULL && (*middle = calloc(1, sizeof(SizeMiddle))) == NULL) {
+        return NULL;
+    }
+    SizeLeaf **leaf = &(*middle)->leaves[(unit >> LEAF_BITS) & ((1u << MIDDLE_BITS) - 1)];
+    if (*leaf == NULL && (*leaf = calloc(1, sizeof(SizeLeaf))) == NULL) {
+        return NULL;
+    }
+    return &(*leaf)->sizes[unit & ((1u << LEAF_BITS) - 1)];
 }
 
-/* Enters a block allocated now (never in the table: its free, had it been
- * allocated before, removed it). 0 if out of memory: the block is then not
- * counted. Blocks and markers together fill at most a quarter of the slots,
- * so that runs stay short; when markers make up most of that, the table is
- * rebuilt at the same size. */
-static int
-table_put(SizeTable *table, void *block, size_t size)
+/* Enters a block allocated now. 0 if it cannot be (out of memory, an
+ * address the map does not cover, a size of 4 GiB or more): the block is
+ * then not counted. */
+static inline int
+map_put(SizeMap *map, void *block, size_t size)
 {
-    if ((table->used + table->removed + 1) * 4 > table->capacity) {
-        int bits = table->capacity == 0 ? 12
-                   : (table->used + 1) * 8 > table->capacity ? table->bits + 1 : table->bits;
-        if (table_resize(table, bits) < 0) {
-            return 0;
-        }
+    if (size == 0 || size > UINT32_MAX) {
+        return 0;
     }
-    size_t mask = table->capacity - 1;
-    size_t i = block_slot(block, table->bits) & mask;
-    while (table->slots[i].block != NULL && table->slots[i].block != REMOVED) {
-        i = (i + 1) & mask;
+    uint32_t *slot = map_find(map, block);
+    if (slot == NULL && (slot = map_make(map, block)) == NULL) {
+        return 0;
     }
-    if (table->slots[i].block == REMOVED) {
-        table->removed--;
-    }
-    table->slots[i].block = block;
-    table->slots[i].size = size;
-    table->used++;
+    *slot = (uint32_t)size;
     return 1;
 }
 
-/* The block's size, removed from the table; 0 if it was not counted. */
-static size_t
-table_take(SizeTable *table, void *block)
+/* The block's size, removed from the map; 0 if it was not counted. */
+static inline size_t
+map_take(SizeMap *map, void *block)
 {
-    if (table->used == 0) {
+    uint32_t *slot = map_find(map, block);
+    if (slot == NULL) {
         return 0;
     }
-    size_t mask = table->capacity - 1;
-    size_t i = block_slot(block, table->bits) & mask;
-    while (table->slots[i].block != block) {
-        if (table->slots[i].block == NULL) {
-            return 0;
-        }
-        i = (i + 1) & mask;
+    size_t size = *slot;
+    *slot = 0;
+    return size;
+}
+
+static void
+map_clear(SizeMap *map)
+{
+    if (map->top == NULL) {
+        return;
     }
-    table->slots[i].block = REMOVED;
-    table->used--;
-    table->removed++;
-    return table->slots[i].size;
+    for (size_t i = 0; i < (size_t)1 << TOP_BITS; i++) {
+        SizeMiddle *middle = map->top[i];
+        if (middle != NULL) {
+            for (size_t j = 0; j < (size_t)1 << MIDDLE_BITS; j++) {
+                if (middle->leaves[j] != NULL) {
+                    free(middle->leaves[j]);
+                }
+            }
+            free(middle);
+        }
+    }
+    free(map->top);
+    map->top = NULL;
 }
 
 /* The innermost profiled record of this thread, if it runs profiled code
@@ -208,7 +238,7 @@ count_allocated(MemoryHooks *self, void *block, size_t size)
         return;
     }
     table_lock(self);
-    int entered = table_put(&self->sizes, block, size);
+    int entered = map_put(&self->sizes, block, size);
     table_unlock(self);
     if (!entered) {
         return;
@@ -225,7 +255,7 @@ static void
 count_freed(MemoryHooks *self, void *block)
 {
     table_lock(self);
-    size_t size = table_take(&self->sizes, block);
+    size_t size = map_take(&self->sizes, block);
     table_unlock(self);
     if (size == 0) {
         return;
@@ -273,13 +303,13 @@ hook_realloc(void *ctx, void *old, size_t size)
     /* Taken out first: once realloc returns, another thread may be given
      * the old address. Put back if realloc fails (the old block lives on). */
     table_lock(self);
-    size_t old_size = old != NULL ? table_take(&self->sizes, old) : 0;
+    size_t old_size = old != NULL ? map_take(&self->sizes, old) : 0;
     table_unlock(self);
     void *block = inner->realloc(inner->ctx, old, size);
     if (block == NULL) {
         if (old_size != 0) {
             table_lock(self);
-            table_put(&self->sizes, old, old_size);
+            map_put(&self->sizes, old, old_size);
             table_unlock(self);
         }
         return NULL;
@@ -411,8 +441,7 @@ lp_memory_stop(Dispatcher *dispatcher)
     LP_STORE(self->active, 0);
     LP_STORE(self->dispatcher, NULL);
     table_lock(self);
-    free(self->sizes.slots);
-    memset(&self->sizes, 0, sizeof(self->sizes));
+    map_clear(&self->sizes);
     table_unlock(self);
     if (!still_in_front(self)) {
         return;         /* another tool's hooks call ours: they stay, passing through */

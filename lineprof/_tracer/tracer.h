@@ -52,11 +52,14 @@
 #endif
 
 /* For the few functions of the per-event path that the compiler would
- * rather call than inline into the callbacks (they are called from several). */
+ * rather call than inline into the callbacks (they are called from several),
+ * and for rare slow paths kept out of them. */
 #if defined(__GNUC__) || defined(__clang__)
 #  define LP_ALWAYS_INLINE __attribute__((always_inline))
+#  define LP_NOINLINE __attribute__((noinline))
 #else
 #  define LP_ALWAYS_INLINE
+#  define LP_NOINLINE
 #endif
 
 /* Memory that other threads read meanwhile. Without the GIL these are
