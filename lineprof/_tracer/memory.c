@@ -6,7 +6,7 @@
  * allocators found there (tracemalloc's, another tool's, or CPython's). The
  * raw domain is left alone: the other two take their large blocks from it,
  * so hooking it would count them twice, and it is called without the GIL,
- * where the size table below would need a lock on every call.
+ * where the size map below would need a lock on every call.
  *
  * An allocation is counted if the thread is running profiled code: its
  * thread stack (found through the same thread-local cache as the events,
