@@ -163,8 +163,10 @@ def test_frees_find_the_sizes_of_many_blocks_and_only_of_counted_ones(tmp_path):
     counts, after_restart = result.stdout.splitlines()
     kept, freed = (int(value) for value in counts.split())
     assert kept > 200000 * 50, kept
-    # All of it but the list object itself, which `clear` keeps.
-    assert 0 <= kept - freed < 200, (kept, freed)
+    # All of it but the list object itself, which `clear` keeps, give or
+    # take a few hundred bytes of the interpreter's (the comprehension's
+    # function and frame on 3.8, a small object more freed on 3.10 and 3.11).
+    assert abs(kept - freed) < 1000, (kept, freed)
     # Blocks counted before a stop are not known after it.
     assert int(after_restart) < 1000, after_restart
 

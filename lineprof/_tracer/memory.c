@@ -73,6 +73,8 @@ typedef struct SizeMiddle {
 
 typedef struct SizeMap {
     SizeMiddle **top;               /* 1 << TOP_BITS entries, or NULL */
+    size_t n_middles;
+    size_t first_middle, last_middle;   /* the span of top that holds them */
 } SizeMap;
 
 typedef struct MemoryHooks {
@@ -149,9 +151,18 @@ map_make(SizeMap *map, const void *block)
     if (map->top == NULL && (map->top = calloc((size_t)1 << TOP_BITS, sizeof(SizeMiddle *))) == NULL) {
         return NULL;
     }
-    SizeMiddle **middle = &map->top[unit >> (LEAF_BITS + MIDDLE_BITS)];
-    if (*middle == NULL && (*middle = calloc(1, sizeof(SizeMiddle))) == NULL) {
-        return NULL;
+    size_t top_index = (size_t)(unit >> (LEAF_BITS + MIDDLE_BITS));
+    SizeMiddle **middle = &map->top[top_index];
+    if (*middle == NULL) {
+        if ((*middle = calloc(1, sizeof(SizeMiddle))) == NULL) {
+            return NULL;
+        }
+        if (map->n_middles++ == 0 || top_index < map->first_middle) {
+            map->first_middle = top_index;
+        }
+        if (map->n_middles == 1 || top_index > map->last_middle) {
+            map->last_middle = top_index;
+        }
     }
     SizeLeaf **leaf = &(*middle)->leaves[(unit >> LEAF_BITS) & ((1u << MIDDLE_BITS) - 1)];
     if (*leaf == NULL && (*leaf = calloc(1, sizeof(SizeLeaf))) == NULL) {
@@ -193,10 +204,7 @@ map_take(SizeMap *map, void *block)
 static void
 map_clear(SizeMap *map)
 {
-    if (map->top == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < (size_t)1 << TOP_BITS; i++) {
+    for (size_t i = map->first_middle; map->n_middles > 0 && i <= map->last_middle; i++) {
         SizeMiddle *middle = map->top[i];
         if (middle != NULL) {
             for (size_t j = 0; j < (size_t)1 << MIDDLE_BITS; j++) {
@@ -208,7 +216,7 @@ map_clear(SizeMap *map)
         }
     }
     free(map->top);
-    map->top = NULL;
+    *map = (SizeMap){NULL, 0, 0, 0};
 }
 
 /* The innermost profiled record of this thread, if it runs profiled code
