@@ -166,8 +166,7 @@ def main():
                 result = subprocess.run([python, child, mode, str(options.calls)],
                                         capture_output=True, text=True, check=True, cwd=folder)
                 times[mode].append(float(result.stdout.split()[-1]))
-        version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
+        version = python_version(python)
         median = {mode: statistics.median(times[mode]) for mode in modes}
         added = {mode: median[mode] - median["plain"] for mode in modes}
         theirs, ratio = ("not run", "")
@@ -180,6 +179,11 @@ def main():
     os.unlink(child)
     os.rmdir(folder)
     return 0
+
+
+def python_version(python):
+    return subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
 
 
 def work_source():
@@ -205,8 +209,7 @@ def time_paired(options):
         median = {mode: statistics.median(values) for mode, values in added.items()}
         own_ratios = [mem / time_only for mem, time_only
                       in zip(added["lineprof-mem"], added["lineprof"]) if time_only > 0]
-        version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
+        version = python_version(python)
         print("| %s | %.1f ms | +%.1f ms | +%.1f ms | %.2fx | %.2fx |" % (
             version, 1e3 * statistics.median(times["plain"]), 1e3 * median["lineprof"],
             1e3 * median["lineprof-mem"], median["lineprof-mem"] / median["lineprof"],
@@ -228,8 +231,7 @@ def measure_peaks(options):
             if result.returncode != 0:
                 sys.exit("%s failed:\n%s" % (python, result.stderr))
             growth[mode] = int(result.stdout) / 1024
-        version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
+        version = python_version(python)
         print("| %s | %.0f MiB | %s |" % (version, growth["plain"], " | ".join(
             "%.0f MiB (%.2fx)" % (growth[mode], growth[mode] / growth["plain"])
             for mode in modes[1:])))
@@ -257,8 +259,7 @@ def count_instructions(options):
                 counts[mode] = next(int(line.split()[1]) for line in stream
                                     if line.startswith("summary:"))
             os.unlink(out)
-        version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
+        version = python_version(python)
         added = {mode: counts[mode] - counts["plain"] for mode in modes}
         print("| %s | %.1fM | +%.1fM | +%.1fM | +%.1fM | %.2fx |" % (
             version, counts["plain"] / 1e6, added["lineprof"] / 1e6, added["lineprof-mem"] / 1e6,
